@@ -1,0 +1,3 @@
+from fnurl.cli import main
+
+main()

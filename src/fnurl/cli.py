@@ -1,0 +1,167 @@
+"""The `fnurl` command: serve a project's function URLs, check a project file."""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from fnurl import __version__, config, logs, registry
+
+DEFAULT_PROJECT_FILE = "fnurl.yaml"
+
+
+def demo_project_path() -> Path:
+    return Path(str(resources.files("fnurl") / "demo" / "fnurl.yaml"))
+
+
+def resolve_project(config_file: str | None) -> tuple[Path, bool]:
+    """The project to serve: --config, else ./fnurl.yaml, else the bundled demo."""
+    if config_file is not None:
+        return Path(config_file), False
+    local = Path(DEFAULT_PROJECT_FILE)
+    if local.is_file():
+        return local, False
+    return demo_project_path(), True
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fnurl")
+def main() -> None:
+    """fnurl: AWS Lambda function URLs on localhost, with SigV4 and IAM as AWS evaluates them."""
+
+
+@main.command()
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), envvar="FNURL_CONFIG",
+              help="Project file (default: ./fnurl.yaml, else the bundled demo).")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="FNURL_HOST",
+              help="Interface to listen on. Use 0.0.0.0 only when you mean every interface.")
+@click.option("--port", default=9000, show_default=True, type=click.IntRange(0, 65535),
+              envvar="FNURL_PORT", help="Port to listen on.")
+@click.option("--state-dir", type=click.Path(file_okay=False), envvar="FNURL_STATE_DIR",
+              help="Where state is kept (default: .fnurl/ beside the project file).")
+@click.option("--log-level", default="info", show_default=True, envvar="FNURL_LOG_LEVEL",
+              type=click.Choice(["debug", "info", "warning", "error"]))
+def serve(
+    config_file: str | None, host: str, port: int, state_dir: str | None, log_level: str
+) -> None:
+    """Serve the project's function URLs (and fnurl's own endpoints) on one port."""
+    import uvicorn
+
+    from fnurl.gateway import create_app
+
+    path, is_demo = resolve_project(config_file)
+    try:
+        loaded = config.load(path)
+    except config.ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(1) from exc
+
+    if not is_demo:
+        state = Path(state_dir) if state_dir else loaded.root / ".fnurl"
+        state.mkdir(parents=True, exist_ok=True)
+    world = registry.build(loaded, demo=is_demo)
+    logs.configure(log_level)
+    click.echo(banner(world, path, is_demo, port))
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(world),
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            server_header=False,
+            lifespan="on",
+        )
+    )
+    server.run()
+    if not server.started:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+def check(file: str | None) -> None:
+    """Validate a project file and list every problem with its location."""
+    path, is_demo = resolve_project(file)
+    try:
+        loaded = config.load(path)
+    except config.ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        noun = "problem" if len(exc.problems) == 1 else "problems"
+        click.echo(f"{path}: {len(exc.problems)} {noun}", err=True)
+        raise SystemExit(1) from exc
+
+    project = loaded.project
+    urls = sum(1 for f in project.functions.values() if f.url is not None)
+    label = "the bundled demo" if is_demo else str(path)
+    click.echo(
+        f"{label}: OK ({len(project.accounts)} accounts, {len(project.functions)} functions, "
+        f"{urls} function URLs)"
+    )
+
+
+def host_url(url_id: str, region: str, port: int) -> str:
+    return f"http://{url_id}.lambda-url.{region}.localhost:{port}/"
+
+
+def path_url(url_id: str, port: int) -> str:
+    return f"http://127.0.0.1:{port}/_fnurl/{url_id}/"
+
+
+def banner(world: registry.Registry, path: Path, is_demo: bool, port: int) -> str:
+    lines = [f"fnurl {__version__} serving {'the bundled demo' if is_demo else path}", ""]
+    for function in world.functions.values():
+        if function.url is None:
+            continue
+        url = function.url
+        lines.append(f"  {function.name}  {url.auth_type}  ({function.arn})")
+        lines.append(f"    {host_url(url.url_id, function.region, port)}")
+        lines.append(f"    {path_url(url.url_id, port)}")
+    if is_demo:
+        lines += ["", *demo_commands(world, port)]
+    lines.append("")
+    lines.append(f"Health: http://127.0.0.1:{port}/_fnurl/health   (Ctrl+C to stop)")
+    return "\n".join(lines)
+
+
+def demo_commands(world: registry.Registry, port: int) -> list[str]:
+    def url(name: str) -> str:
+        function = world.functions[name]
+        assert function.url is not None
+        return host_url(function.url.url_id, function.region, port) + "hello"
+
+    def signed(key_id: str) -> str:
+        secret = world.keys[key_id].credential.secret_access_key
+        return f'curl -i --aws-sigv4 "aws:amz:us-east-1:lambda" --user "{key_id}:{secret}" '
+
+    cases = [
+        ("Public NONE URL, console's two statements -> 200", f"curl -i {url('public')}"),
+        ("NONE URL without a policy -> 403", f"curl -i {url('locked')}"),
+        ("NONE URL with only the earlier InvokeFunctionUrl statement -> 403",
+         f"curl -i {url('single')}"),
+        ("The same statement in a legacy_url_permissions account -> 200",
+         f"curl -i {url('legacy')}"),
+        ("AWS_IAM URL, unsigned -> 403", f"curl -i {url('private')}"),
+        ("AWS_IAM URL, alice (identity policy allows) -> 200",
+         signed("AKIAALICEEXAMPLE0001") + url("private")),
+        ("AWS_IAM URL, bob (no policy) -> 403", signed("AKIABOBEXAMPLE000002") + url("private")),
+        ("Cross-account role/example (its policy and the function's allow) -> 200",
+         signed("AKIAEXAMPLEROLE00003") + url("private")),
+        ("Cross-account role/auditor (only its own policy allows) -> 403",
+         signed("AKIAAUDITOREXAMPL004") + url("private")),
+    ]
+    lines = ["Try each case (paste into another terminal):"]
+    for title, command in cases:
+        lines += [f"  # {title}", f"  {command}"]
+    return lines
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+

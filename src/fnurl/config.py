@@ -1,0 +1,486 @@
+"""The project file: what accounts, principals, functions and URLs exist.
+
+The file is YAML (JSON is YAML too). Keys follow the contract in DESIGN.md; policy documents
+inside it are AWS JSON documents and are validated by `fnurl.iam`. Every problem is reported
+with the file, the line where YAML knows it, and the key path, so `fnurl check` can list them
+all at once instead of failing on the first.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from fnurl import iam
+
+DEFAULT_REGION = "us-east-1"
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+URL_ID = re.compile(r"^[a-z0-9]{32}$")
+ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+HANDLER = re.compile(r"^[A-Za-z0-9_./-]+\.[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AccessKey(_Strict):
+    id: str = Field(pattern=r"^[A-Z0-9]{16,128}$")
+    secret: str = Field(min_length=1)
+
+
+class User(_Strict):
+    access_keys: list[AccessKey] = []
+    policies: list[dict[str, Any]] = []
+    permissions_boundary: dict[str, Any] | None = None
+    tags: dict[str, str] = {}
+    path: str = "/"
+
+
+class Role(_Strict):
+    trust_policy: dict[str, Any] | None = None
+    policies: list[dict[str, Any]] = []
+    permissions_boundary: dict[str, Any] | None = None
+    access_keys: list[AccessKey] = []
+    tags: dict[str, str] = {}
+    path: str = "/"
+    max_session_duration: int = Field(default=3600, ge=3600, le=43200)
+
+
+class Account(_Strict):
+    legacy_url_permissions: bool = False
+    users: dict[str, User] = {}
+    roles: dict[str, Role] = {}
+
+
+class Organization(_Strict):
+    id: str = Field(pattern=ORG_ID.pattern)
+    # The management account is not governed by SCPs; every other listed account is.
+    management_account: str | None = Field(default=None, pattern=ACCOUNT_ID.pattern)
+    scps: list[dict[str, Any]] = []
+
+
+class Cors(_Strict):
+    allow_origins: list[str] = Field(default=[], max_length=100)
+    allow_methods: list[str] = Field(default=[], max_length=6)
+    allow_headers: list[str] = Field(default=[], max_length=100)
+    expose_headers: list[str] = Field(default=[], max_length=100)
+    max_age: int = Field(default=0, ge=0, le=86400)
+    allow_credentials: bool = False
+
+    @field_validator("allow_methods")
+    @classmethod
+    def _methods_fit_aws_limits(cls, methods: list[str]) -> list[str]:
+        for method in methods:
+            if len(method) > 6:
+                raise ValueError(f"each method is at most 6 characters (AWS limit), got {method!r}")
+        return methods
+
+    @field_validator("allow_origins")
+    @classmethod
+    def _origins_fit_aws_limits(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if not 1 <= len(origin) <= 253:
+                raise ValueError(f"each origin is 1-253 characters (AWS limit), got {origin!r}")
+        return origins
+
+
+class Url(_Strict):
+    auth_type: Literal["NONE", "AWS_IAM"]
+    id: str | None = Field(default=None, pattern=URL_ID.pattern)
+    invoke_mode: Literal["BUFFERED", "RESPONSE_STREAM"] = "BUFFERED"
+    cors: Cors | None = None
+    public_access: bool = False
+
+
+EnvValue = str | int | float | bool
+
+
+class Function(_Strict):
+    account: str | None = None
+    region: str | None = None
+    handler: str
+    code: str = "."
+    runtime: str = "python3.12"
+    environment: dict[str, EnvValue] = {}
+    timeout: int = Field(default=3, ge=1, le=900)
+    memory: int = Field(default=128, ge=128, le=10240)
+    reserved_concurrency: int | None = Field(default=None, ge=0)
+    url: Url | None = None
+    policy: list[dict[str, Any]] = []
+    tags: dict[str, str] = {}
+
+    @field_validator("handler")
+    @classmethod
+    def _handler_is_module_dot_function(cls, handler: str) -> str:
+        if not HANDLER.match(handler):
+            raise ValueError(f"must be Lambda's module.function form, got {handler!r}")
+        return handler
+
+
+class Project(_Strict):
+    region: str = DEFAULT_REGION
+    organization: Organization | None = None
+    accounts: dict[str, Account] = {}
+    functions: dict[str, Function] = {}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a project file, located as precisely as we can."""
+
+    file: str
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The project file cannot be served; `problems` lists every reason."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class LoadedProject:
+    """A validated project: the model plus where it came from."""
+
+    project: Project
+    path: Path | None
+    root: Path
+
+    def code_dir(self, function: Function) -> Path:
+        return (self.root / function.code).resolve()
+
+    def account_of(self, function: Function) -> str:
+        assert function.account is not None  # filled in by load()
+        return function.account
+
+    def region_of(self, function: Function) -> str:
+        return function.region or self.project.region
+
+
+def derive_url_id(account: str, region: str, function_name: str, qualifier: str = "") -> str:
+    """A stable 32-character [a-z0-9] url-id, so URLs survive restarts."""
+    digest = hashlib.sha256(f"{account}:{region}:{function_name}:{qualifier}".encode()).digest()
+    return base64.b32encode(digest).decode().lower().rstrip("=")[:32]
+
+
+def load(path: Path | str | None, *, text: str | None = None, root: Path | None = None) -> (
+    LoadedProject
+):
+    """Load and validate a project file; raise ConfigError listing every problem."""
+    name = str(path) if path is not None else "<project>"
+    if text is None:
+        assert path is not None
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError([Problem(name, "", f"cannot read file: {exc.strerror}")]) from exc
+
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        line = None
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            line = mark.line + 1
+        raise ConfigError([Problem(name, "", f"not valid YAML: {exc}", line)]) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(name, "", "the project file must be a mapping of keys")])
+    lines = _LineIndex(node)
+    data = _stringify_keys(data)
+
+    try:
+        project = Project.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            [_problem_from_pydantic(name, err, lines) for err in exc.errors()]
+        ) from exc
+
+    base = root if root is not None else (Path(path).resolve().parent if path else Path.cwd())
+    project, problems = _check_semantics(name, project, base, lines)
+    if problems:
+        raise ConfigError(problems)
+    return LoadedProject(project=project, path=Path(path) if path else None, root=base)
+
+
+def _stringify_keys(value: Any) -> Any:
+    # YAML reads unquoted account ids (111122223333:) as integers; AWS means strings.
+    if isinstance(value, dict):
+        return {str(k): _stringify_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stringify_keys(v) for v in value]
+    return value
+
+
+class _LineIndex:
+    """Maps key paths to YAML line numbers, so errors point at the line to edit."""
+
+    def __init__(self, node: yaml.Node | None) -> None:
+        self._lines: dict[tuple[str, ...], int] = {}
+        if node is not None:
+            self._walk(node, ())
+
+    def _walk(self, node: yaml.Node, path: tuple[str, ...]) -> None:
+        self._lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = (*path, str(key.value))
+                self._lines[child] = key.start_mark.line + 1
+                self._walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._walk(item, (*path, str(index)))
+
+    def line(self, path: tuple[str, ...]) -> int | None:
+        while path:
+            if path in self._lines:
+                return self._lines[path]
+            path = path[:-1]
+        return None
+
+
+def _format_path(parts: tuple[Any, ...]) -> str:
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _problem_from_pydantic(name: str, err: Any, lines: _LineIndex) -> Problem:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        message = f"unknown key {loc[-1]!r}"
+    elif kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        choices = " or ".join(re.findall(r"'([^']*)'", expected)) or expected
+        message = f"must be {choices}, got {value!r}"
+    elif kind == "missing":
+        message = "required key is missing"
+    elif kind == "string_pattern_mismatch":
+        message = f"{_pattern_hint(loc)}, got {value!r}"
+    elif kind == "value_error":
+        message = str(err["msg"]).removeprefix("Value error, ")
+    else:
+        message = f"{err['msg'][0].lower()}{err['msg'][1:]}, got {value!r}"
+    return Problem(name, _format_path(loc), message, lines.line(tuple(str(p) for p in loc)))
+
+
+def _pattern_hint(loc: tuple[Any, ...]) -> str:
+    field = str(loc[-1])
+    hints = {
+        "id": "must be 32 characters of [a-z0-9]" if "url" in loc else "is not a valid id",
+        "management_account": "must be a 12-digit account id",
+        "secret": "must not be empty",
+    }
+    if field == "id" and "organization" in loc:
+        return "must look like o-exampleorg1 (o- and 10-32 of [a-z0-9])"
+    if field == "id" and "access_keys" in loc:
+        return "must be an access key id of 16-128 characters [A-Z0-9]"
+    return hints.get(field, "has the wrong format")
+
+
+def _check_semantics(
+    name: str, project: Project, root: Path, lines: _LineIndex
+) -> tuple[Project, list[Problem]]:
+    problems: list[Problem] = []
+
+    def problem(path: tuple[Any, ...], message: str) -> None:
+        key = tuple(str(p) for p in path)
+        problems.append(Problem(name, _format_path(path), message, lines.line(key)))
+
+    if not REGION.match(project.region):
+        problem(("region",), f"is not an AWS region name, got {project.region!r}")
+
+    org = project.organization
+    if org is not None:
+        for index, scp in enumerate(org.scps):
+            _check_policy(problem, ("organization", "scps", index), scp, iam.PolicyKind.SCP)
+
+    seen_keys: dict[str, tuple[Any, ...]] = {}
+    for account_id, account_settings in project.accounts.items():
+        if not ACCOUNT_ID.match(account_id):
+            problem(("accounts", account_id), "account ids are 12 digits (quote them in YAML)")
+        principals: list[tuple[str, str, User | Role]] = [
+            *(("users", n, u) for n, u in account_settings.users.items()),
+            *(("roles", n, r) for n, r in account_settings.roles.items()),
+        ]
+        for group, principal_name, principal in principals:
+            base: tuple[Any, ...] = ("accounts", account_id, group, principal_name)
+            for index, policy in enumerate(principal.policies):
+                _check_policy(problem, (*base, "policies", index), policy, iam.PolicyKind.IDENTITY)
+            if principal.permissions_boundary is not None:
+                _check_policy(
+                    problem,
+                    (*base, "permissions_boundary"),
+                    principal.permissions_boundary,
+                    iam.PolicyKind.BOUNDARY,
+                )
+            if isinstance(principal, Role) and principal.trust_policy is not None:
+                _check_policy(
+                    problem, (*base, "trust_policy"), principal.trust_policy, iam.PolicyKind.TRUST
+                )
+            for index, key in enumerate(principal.access_keys):
+                where = (*base, "access_keys", index, "id")
+                if key.id in seen_keys:
+                    problem(where, f"access key {key.id} is already used at "
+                                   f"{_format_path(seen_keys[key.id])}")
+                seen_keys[key.id] = where
+
+    resolved: dict[str, Function] = {}
+    seen_url_ids: dict[str, str] = {}
+    for function_name, function in project.functions.items():
+        base = ("functions", function_name)
+        if not FUNCTION_NAME.match(function_name):
+            problem(base, "function names are 1-64 characters of [a-zA-Z0-9-_]")
+
+        account = function.account
+        if account is None:
+            if len(project.accounts) == 1:
+                account = next(iter(project.accounts))
+            else:
+                problem((*base, "account"), "required key is missing (the project has "
+                                            f"{len(project.accounts)} accounts)")
+                account = "000000000000"
+        elif account not in project.accounts:
+            if not ACCOUNT_ID.match(account):
+                problem((*base, "account"), f"must be a 12-digit account id, got {account!r}")
+            else:
+                problem((*base, "account"), f"account {account} is not listed under accounts")
+        region = function.region or project.region
+        if function.region is not None and not REGION.match(function.region):
+            problem((*base, "region"), f"is not an AWS region name, got {function.region!r}")
+
+        for message in handler_problems(root / function.code, function.handler):
+            problem((*base, "handler"), message)
+
+        url = function.url
+        if url is not None:
+            url_id = url.id or derive_url_id(account, region, function_name)
+            if url_id in seen_url_ids:
+                problem((*base, "url", "id"), f"url id {url_id} is already used by function "
+                                              f"{seen_url_ids[url_id]}")
+            seen_url_ids[url_id] = function_name
+            url = url.model_copy(update={"id": url_id})
+
+        arn = f"arn:aws:lambda:{region}:{account}:function:{function_name}"
+        statements = [_with_resource(s, arn) for s in function.policy]
+        if statements:
+            _check_policy(
+                problem,
+                (*base, "policy"),
+                {"Version": "2012-10-17", "Id": "default", "Statement": statements},
+                iam.PolicyKind.RESOURCE,
+            )
+        resolved[function_name] = function.model_copy(
+            update={"account": account, "url": url, "policy": statements}
+        )
+
+    return project.model_copy(update={"functions": resolved}), problems
+
+
+def _with_resource(statement: dict[str, Any], arn: str) -> dict[str, Any]:
+    # A statement written in the project file may leave out Resource: it can only mean this
+    # function, which is what AddPermission would have filled in.
+    if "Resource" in statement or "NotResource" in statement:
+        return statement
+    return {**statement, "Resource": arn}
+
+
+def _check_policy(problem: Any, path: tuple[Any, ...], document: Any, kind: iam.PolicyKind) -> None:
+    try:
+        iam.parse_policy(document, kind, name=_format_path(path))
+    except iam.PolicyError as exc:
+        element = str(getattr(exc, "element", "") or "")
+        message = str(getattr(exc, "message", "") or exc)
+        where: tuple[Any, ...] = path
+        if kind is iam.PolicyKind.RESOURCE:
+            # The file lists bare statements; point at the statement, not the wrapper document.
+            match = re.match(r"^Statement\[(\d+)\]\.?(.*)$", element)
+            if match:
+                where = (*path, int(match.group(1)), *filter(None, match.group(2).split(".")))
+        elif element:
+            where = (*path, *element.split("."))
+        problem(where, message)
+
+
+def handler_problems(code_dir: Path, handler: str) -> Iterator[str]:
+    """Say what is wrong with a handler string without running the handler's code."""
+    if not code_dir.is_dir():
+        yield f"code directory {code_dir} does not exist"
+        return
+    module_path, _, attribute = handler.rpartition(".")
+    if not module_path:
+        return
+    relative = module_path.replace(".", "/")
+    candidates = [code_dir / f"{relative}.py", code_dir / relative / "__init__.py"]
+    source_file = next((c for c in candidates if c.is_file()), None)
+    if source_file is None:
+        searched = ", ".join(str(c) for c in candidates)
+        yield f"module {module_path!r} not found (searched {searched})"
+        return
+    try:
+        tree = ast.parse(source_file.read_bytes(), filename=str(source_file))
+    except SyntaxError as exc:
+        yield f"{source_file}:{exc.lineno}: syntax error: {exc.msg}"
+        return
+    if attribute not in _top_level_names(tree) and not _has_dynamic_names(tree):
+        yield f"module {module_path!r} ({source_file}) has no function {attribute!r}"
+
+
+def _top_level_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for statement in tree.body:
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(statement.name)
+        elif isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(statement, ast.AnnAssign | ast.AugAssign) and isinstance(
+            statement.target, ast.Name
+        ):
+            names.add(statement.target.id)
+        elif isinstance(statement, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in statement.names)
+        elif isinstance(statement, ast.If | ast.Try | ast.With):
+            nested = [s for s in ast.iter_child_nodes(statement) if isinstance(s, ast.stmt)]
+            names |= _top_level_names(ast.Module(body=nested, type_ignores=[]))
+    return names
+
+
+def _has_dynamic_names(tree: ast.Module) -> bool:
+    # Star imports, module __getattr__ and globals() writes can define names we cannot see.
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            return True
+        if isinstance(node, ast.FunctionDef) and node.name == "__getattr__":
+            return True
+        if isinstance(node, ast.Name) and node.id == "globals":
+            return True
+    return False

@@ -1,0 +1,317 @@
+"""The ASGI application: route, authenticate, authorize, invoke, map the reply.
+
+Function URL requests are handled on raw ASGI, because the SigV4 check needs the bytes as they
+arrived (raw path, raw query, header order) and the hot path should not pay for a framework's
+request parsing. Everything else (health, later the Lambda and STS APIs) goes to a Starlette
+app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from fnurl import sigv4
+from fnurl.gateway import errors
+from fnurl.gateway.authorize import authorize_url_call
+from fnurl.gateway.event import Caller, build_event, trace_id
+from fnurl.gateway.response import InvalidReply, map_reply
+from fnurl.gateway.routing import UrlRoute, route
+from fnurl.registry import Identity, LambdaFunction, Registry
+from fnurl.runtime import Runtime
+from fnurl.runtime.process import ProcessRuntime, Throttled
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+MAX_REQUEST_BYTES = 6 * 1024 * 1024
+
+access_log = logging.getLogger("fnurl.access")
+auth_log = logging.getLogger("fnurl.auth")
+runtime_log = logging.getLogger("fnurl.runtime")
+gateway_log = logging.getLogger("fnurl.gateway")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class Gateway:
+    """One ASGI app for every function URL of a project and for fnurl's own endpoints."""
+
+    def __init__(self, registry: Registry, runtime: Runtime | None = None) -> None:
+        self.registry = registry
+        self.runtime: Runtime = runtime or ProcessRuntime()
+        self.ready = False
+        self.control = Starlette(
+            routes=[Route("/_fnurl/health", self._health)],
+            lifespan=self._lifespan,
+        )
+        self.control.add_exception_handler(404, self._not_found)
+        self.control.add_exception_handler(405, self._not_found)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            url_route = route(scope.get("raw_path") or scope["path"].encode(), scope["headers"])
+            if url_route is not None:
+                await self._serve_url(scope, receive, send, url_route)
+                return
+        await self.control(scope, receive, send)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        await self.runtime.start()
+        self.ready = True
+        try:
+            yield
+        finally:
+            self.ready = False
+            await self.runtime.close()
+
+    async def _health(self, request: Request) -> Response:
+        urls = {
+            f.name: {"url_id": f.url.url_id, "auth_type": f.url.auth_type}
+            for f in self.registry.functions.values()
+            if f.url is not None
+        }
+        status = 200 if self.ready else 503
+        return JSONResponse({"status": "ok" if self.ready else "starting", "urls": urls}, status)
+
+    async def _not_found(self, request: Request, exc: Exception) -> Response:
+        body = {
+            "message": "fnurl: no function URL or API at this address. Function URLs are "
+            "http://<url-id>.lambda-url.<region>.localhost:<port>/ or /_fnurl/<url-id>/ "
+            "(see GET /_fnurl/health)."
+        }
+        return JSONResponse(body, 404, headers={"x-amzn-ErrorType": "UnknownOperationException"})
+
+    async def _serve_url(
+        self, scope: Scope, receive: Receive, send: Send, url_route: UrlRoute
+    ) -> None:
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        outcome = _Outcome(request_id, url_route, scope["method"])
+        try:
+            response = await self._handle_url(scope, receive, url_route, outcome)
+        except Exception:
+            gateway_log.exception("request %s failed inside fnurl", request_id)
+            response = errors.json_response(
+                500,
+                b'{"message":"fnurl failed to handle this request; see the server log"}',
+                error_type="ServiceException",
+                request_id=request_id,
+            )
+        outcome.status = response.status_code
+        await response(scope, receive, send)
+        outcome.log((time.perf_counter() - started) * 1000)
+
+    async def _handle_url(
+        self, scope: Scope, receive: Receive, url_route: UrlRoute, outcome: _Outcome
+    ) -> Response:
+        request_id = outcome.request_id
+        function = self.registry.url(url_route.url_id)
+        if function is None or function.url is None or (
+            url_route.region is not None and url_route.region != function.region
+        ):
+            auth_log.info("%s: no function URL with id %s", request_id, url_route.url_id)
+            return errors.unknown_url(request_id)
+        outcome.function = function
+
+        try:
+            body = await _read_body(scope, receive)
+        except _TooLarge:
+            runtime_log.warning("%s: request body over 6 MB refused", request_id)
+            return errors.too_large(request_id)
+
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        source_ip = (scope.get("client") or ("127.0.0.1", 0))[0]
+        identity: Identity | None = None
+        access_key = ""
+        if function.url.auth_type == "AWS_IAM":
+            signed = sigv4.HttpRequest(
+                method=scope["method"],
+                raw_path=scope.get("raw_path") or scope["path"].encode(),
+                query_string=scope.get("query_string", b""),
+                headers=headers,
+                body=body,
+            )
+            try:
+                verified = sigv4.verify(
+                    signed,
+                    service="lambda",
+                    region=function.region,
+                    now=datetime.now(UTC),
+                    lookup=self.registry.credential,
+                )
+            except sigv4.MissingAuthentication as exc:
+                outcome.decision = "unsigned"
+                auth_log.info("%s: denied anonymous caller of AWS_IAM URL %s (%s): %s",
+                              request_id, function.name, url_route.url_id, exc.reason)
+                return errors.forbidden(request_id)
+            except sigv4.SigV4Error as exc:
+                outcome.decision = "bad-signature"
+                auth_log.info("%s: rejected signature for %s: %s: %s",
+                              request_id, function.name, exc.error_type, exc.reason)
+                return errors.json_response(
+                    exc.status, _compact(exc.body()), error_type=exc.error_type,
+                    request_id=request_id,
+                )
+            access_key = verified.access_key_id
+            identity = self.registry.identity(access_key)
+            if identity is None:  # a key the lookup knew must have an owner
+                raise RuntimeError(f"access key {access_key} has no identity")
+            outcome.principal = identity.arn
+
+        decision = authorize_url_call(
+            self.registry,
+            function,
+            identity,
+            source_ip=source_ip,
+            user_agent=_header(headers, b"user-agent"),
+            referer=_header(headers, b"referer"),
+        )
+        if not decision.allowed:
+            outcome.decision = "deny"
+            auth_log.info("%s: denied %s calling %s: %s", request_id,
+                          outcome.principal, function.name, decision.reason)
+            return errors.forbidden(request_id)
+        outcome.decision = "allow"
+
+        caller = None
+        if identity is not None:
+            owner = self.registry.accounts.get(identity.account)
+            caller = Caller(
+                access_key=access_key,
+                account_id=identity.account,
+                caller_id=identity.user_id,
+                user_arn=identity.arn,
+                user_id=identity.user_id,
+                principal_org_id=owner.org_id if owner is not None else None,
+            )
+        event = build_event(
+            method=scope["method"],
+            raw_path=url_route.raw_path.decode("latin-1"),
+            raw_query=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=body,
+            source_ip=source_ip,
+            url_id=url_route.url_id,
+            region=function.region,
+            request_id=request_id,
+            caller=caller,
+        )
+        return await self._invoke(function, event, request_id, scope["method"])
+
+    async def _invoke(
+        self, function: LambdaFunction, event: dict[str, Any], request_id: str, method: str
+    ) -> Response:
+        try:
+            result = await self.runtime.invoke(function, event, request_id)
+        except Throttled:
+            runtime_log.warning("%s: %s throttled (reserved concurrency %s reached)",
+                                request_id, function.name, function.reserved_concurrency)
+            return errors.throttled(request_id)
+
+        if result.error is not None:
+            trace = "".join(result.error.stack_trace)
+            runtime_log.error("%s: %s failed: %s: %s\n%s", request_id, function.name,
+                              result.error.error_type, result.error.message, trace)
+            return errors.internal_error(request_id)
+        assert result.payload is not None
+
+        try:
+            status, reply_headers, data = map_reply(result.payload)
+        except InvalidReply as exc:
+            runtime_log.error("%s: %s returned an invalid reply: %s", request_id,
+                              function.name, exc)
+            return errors.internal_error(request_id)
+
+        response = Response(data if method != "HEAD" else b"", status_code=status)
+        response.raw_headers = [
+            *reply_headers,
+            (b"content-length", str(len(data)).encode()),
+            (b"x-amzn-requestid", request_id.encode()),
+            (b"x-amzn-trace-id", _response_trace_id().encode()),
+        ]
+        return response
+
+
+class _Outcome:
+    """What the access log line says about one URL request."""
+
+    def __init__(self, request_id: str, url_route: UrlRoute, method: str) -> None:
+        self.request_id = request_id
+        self.route = url_route
+        self.method = method
+        self.function: LambdaFunction | None = None
+        self.principal = "anonymous"
+        self.decision = "-"
+        self.status = 0
+
+    def log(self, elapsed_ms: float) -> None:
+        access_log.info(
+            "%s %s %s %s %d %s %s %.1fms",
+            self.request_id,
+            self.route.url_id,
+            self.method,
+            self.route.raw_path.decode("latin-1"),
+            self.status,
+            self.principal,
+            self.decision,
+            elapsed_ms,
+        )
+
+
+async def _read_body(scope: Scope, receive: Receive) -> bytes:
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > MAX_REQUEST_BYTES:
+            raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_REQUEST_BYTES:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _compact(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _response_trace_id() -> str:
+    root = trace_id(time.time())
+    parent = uuid.uuid4().hex[:16]
+    lineage = uuid.uuid4().hex[:8]
+    return f"Root={root};Parent={parent};Sampled=0;Lineage=1:{lineage}:0"
+
+
+def create_app(registry: Registry, runtime: Runtime | None = None) -> Gateway:
+    return Gateway(registry, runtime)

@@ -1,0 +1,24 @@
+"""Logging set-up for `fnurl serve`: named loggers, one line per event."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        function = getattr(record, "function", None)
+        if function is not None and not getattr(record, "_fnurl_tagged", False):
+            record.msg = f"[{function}] {record.msg}"
+            record._fnurl_tagged = True
+        return super().format(record)
+
+
+def configure(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter("%(asctime)s %(levelname)-5s %(name)s %(message)s"))
+    root = logging.getLogger("fnurl")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False

@@ -1,0 +1,276 @@
+"""What exists: principals with their keys and policies, functions with their URLs.
+
+Built once from a validated project file. Policies are parsed and compiled here, so the
+request path only looks things up. The control plane (later) changes this state through
+the same types, backed by the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from fnurl import iam
+from fnurl.config import Cors, LoadedProject
+from fnurl.sigv4 import Credential
+
+AuthType = Literal["NONE", "AWS_IAM"]
+
+# The two statements the console (and SAM/CDK) add when a NONE URL is made public.
+PUBLIC_ACCESS_SIDS = ("FunctionURLAllowPublicAccess", "FunctionURLAllowInvokeAction")
+
+
+def unique_id(prefix: str, *parts: str) -> str:
+    """A stable IAM-style unique id (AIDA..., AROA...) of 21 characters."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    digest = hashlib.sha256(":".join(parts).encode()).digest()
+    return prefix + "".join(alphabet[b % 32] for b in digest[:17])
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An authenticated caller: an IAM user, or a session of a role."""
+
+    principal: iam.Principal
+    account: str
+    name: str                       # user name, or role name for sessions
+    user_id: str                    # aws:userid (AIDA..., or AROA...:session)
+    policies: tuple[iam.Policy, ...]
+    boundary: iam.Policy | None
+    tags: Mapping[str, str]
+    role_arn: str | None = None     # for sessions: aws:PrincipalArn
+
+    @property
+    def arn(self) -> str:
+        assert self.principal.arn is not None
+        return self.principal.arn
+
+    @property
+    def principal_arn(self) -> str:
+        return self.role_arn or self.arn
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    credential: Credential
+    identity: Identity
+
+
+@dataclass(frozen=True)
+class FunctionUrl:
+    url_id: str
+    auth_type: AuthType
+    invoke_mode: str
+    cors: Cors | None
+    qualifier: str | None = None
+
+
+@dataclass(frozen=True)
+class LambdaFunction:
+    name: str
+    account: str
+    region: str
+    handler: str
+    code_dir: Path
+    runtime: str
+    environment: Mapping[str, str]
+    timeout: int
+    memory: int
+    reserved_concurrency: int | None
+    url: FunctionUrl | None
+    resource_policy: iam.Policy | None
+    policy_document: Mapping[str, Any] | None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.name}"
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    account_id: str
+    legacy_url_permissions: bool
+    scps: tuple[iam.ScpLevel, ...]       # empty when the account is not governed by SCPs
+    org_id: str | None
+
+
+@dataclass
+class Registry:
+    accounts: dict[str, AccountSettings]
+    keys: dict[str, KeyHolder]
+    functions: dict[str, LambdaFunction]
+    urls: dict[str, LambdaFunction]
+    region: str
+    demo: bool = False
+
+    def credential(self, access_key_id: str) -> Credential | None:
+        holder = self.keys.get(access_key_id)
+        return holder.credential if holder else None
+
+    def identity(self, access_key_id: str) -> Identity | None:
+        holder = self.keys.get(access_key_id)
+        return holder.identity if holder else None
+
+    def url(self, url_id: str) -> LambdaFunction | None:
+        return self.urls.get(url_id)
+
+
+def public_access_statements(function_arn: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "Sid": PUBLIC_ACCESS_SIDS[0],
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "lambda:InvokeFunctionUrl",
+            "Resource": function_arn,
+            "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}},
+        },
+        {
+            "Sid": PUBLIC_ACCESS_SIDS[1],
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "lambda:InvokeFunction",
+            "Resource": function_arn,
+            "Condition": {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}},
+        },
+    ]
+
+
+def build(loaded: LoadedProject, *, demo: bool = False) -> Registry:
+    """Resolve a validated project into principals, keys, functions and URLs."""
+    project = loaded.project
+    org = project.organization
+
+    org_scps: tuple[iam.ScpLevel, ...] = ()
+    if org is not None and org.scps:
+        policies = tuple(
+            iam.parse_policy(doc, iam.PolicyKind.SCP, name=f"SCP {org.id}#{index}")
+            for index, doc in enumerate(org.scps)
+        )
+        org_scps = (iam.ScpLevel(target=f"root of {org.id}", policies=policies),)
+
+    accounts: dict[str, AccountSettings] = {}
+    keys: dict[str, KeyHolder] = {}
+    for account_id, account in project.accounts.items():
+        governed = org is not None and account_id != org.management_account
+        accounts[account_id] = AccountSettings(
+            account_id=account_id,
+            legacy_url_permissions=account.legacy_url_permissions,
+            scps=org_scps if governed else (),
+            org_id=org.id if org is not None else None,
+        )
+
+        for user_name, user in account.users.items():
+            arn = f"arn:aws:iam::{account_id}:user{user.path}{user_name}"
+            identity = Identity(
+                principal=iam.Principal.from_arn(arn, account_id),
+                account=account_id,
+                name=user_name,
+                user_id=unique_id("AIDA", account_id, "user", user_name),
+                policies=_identity_policies(user.policies, f"user {user_name}"),
+                boundary=_boundary(user.permissions_boundary, f"user {user_name}"),
+                tags=dict(user.tags),
+            )
+            for key in user.access_keys:
+                keys[key.id] = KeyHolder(Credential(key.id, key.secret), identity)
+
+        for role_name, role in account.roles.items():
+            # Long-lived keys on a role stand for a session named "fnurl", as if the holder had
+            # called AssumeRole once; the session ARN drops the role's path, as AWS's does.
+            session_arn = f"arn:aws:sts::{account_id}:assumed-role/{role_name}/fnurl"
+            role_id = unique_id("AROA", account_id, "role", role_name)
+            identity = Identity(
+                principal=iam.Principal.from_arn(session_arn, account_id),
+                account=account_id,
+                name=role_name,
+                user_id=f"{role_id}:fnurl",
+                policies=_identity_policies(role.policies, f"role {role_name}"),
+                boundary=_boundary(role.permissions_boundary, f"role {role_name}"),
+                tags=dict(role.tags),
+                role_arn=f"arn:aws:iam::{account_id}:role{role.path}{role_name}",
+            )
+            for key in role.access_keys:
+                keys[key.id] = KeyHolder(Credential(key.id, key.secret), identity)
+
+    functions: dict[str, LambdaFunction] = {}
+    urls: dict[str, LambdaFunction] = {}
+    for name, spec in project.functions.items():
+        account_id = loaded.account_of(spec)
+        region = loaded.region_of(spec)
+        arn = f"arn:aws:lambda:{region}:{account_id}:function:{name}"
+
+        statements = list(spec.policy)
+        if spec.url is not None and spec.url.public_access:
+            existing = {s.get("Sid") for s in statements}
+            statements += [s for s in public_access_statements(arn) if s["Sid"] not in existing]
+        document: dict[str, Any] | None = None
+        policy: iam.Policy | None = None
+        if statements:
+            document = {"Version": "2012-10-17", "Id": "default", "Statement": statements}
+            policy = iam.parse_policy(
+                document, iam.PolicyKind.RESOURCE, name=f"resource policy of {name}"
+            )
+
+        url: FunctionUrl | None = None
+        if spec.url is not None:
+            assert spec.url.id is not None  # derived by config.load
+            url = FunctionUrl(
+                url_id=spec.url.id,
+                auth_type=spec.url.auth_type,
+                invoke_mode=spec.url.invoke_mode,
+                cors=spec.url.cors,
+            )
+
+        function = LambdaFunction(
+            name=name,
+            account=account_id,
+            region=region,
+            handler=spec.handler,
+            code_dir=loaded.code_dir(spec),
+            runtime=spec.runtime,
+            environment={k: _env_value(v) for k, v in spec.environment.items()},
+            timeout=spec.timeout,
+            memory=spec.memory,
+            reserved_concurrency=spec.reserved_concurrency,
+            url=url,
+            resource_policy=policy,
+            policy_document=document,
+            tags=dict(spec.tags),
+        )
+        functions[name] = function
+        if url is not None:
+            urls[url.url_id] = function
+
+    return Registry(
+        accounts=accounts,
+        keys=keys,
+        functions=functions,
+        urls=urls,
+        region=project.region,
+        demo=demo,
+    )
+
+
+def _identity_policies(documents: Sequence[Any], owner: str) -> tuple[iam.Policy, ...]:
+    return tuple(
+        iam.parse_policy(doc, iam.PolicyKind.IDENTITY, name=f"identity policy {index} of {owner}")
+        for index, doc in enumerate(documents)
+    )
+
+
+def _boundary(document: Any, owner: str) -> iam.Policy | None:
+    if document is None:
+        return None
+    name = f"permissions boundary of {owner}"
+    return iam.parse_policy(document, iam.PolicyKind.BOUNDARY, name=name)
+
+
+def _env_value(value: str | int | float | bool) -> str:
+    # Lambda's environment holds strings only; YAML's `true` and `3` are what the user meant.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,107 @@
+"""How a handler's reply becomes the HTTP response (spec section 3)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.servers import Server
+
+
+def call(server: Server, kind: str, method: str = "GET") -> httpx.Response:
+    urls = httpx.get(f"{server.base}/_fnurl/health", timeout=10).json()["urls"]
+    return httpx.request(method, server.path_url(urls["reply"]["url_id"], f"/?kind={kind}"),
+                         timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        ("string", b"hello"),
+        ("object", b'{"hello":"world"}'),
+        ("list", b'["hello",3,true]'),
+        ("number", b"42"),
+        ("float", b"3.1"),
+        ("true", b"true"),
+        ("null", b"null"),
+    ],
+)
+def test_inferred_replies(project_server: Server, kind: str, body: bytes) -> None:
+    response = call(project_server, kind)
+
+    assert response.status_code == 200
+    assert response.content == body
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-length"] == str(len(body))
+
+
+def test_proxy_reply(project_server: Server) -> None:
+    response = call(project_server, "proxy")
+
+    assert response.status_code == 201
+    assert response.content == b"created"
+    assert response.headers["content-type"] == "text/plain"
+    assert response.headers["x-custom"] == "yes"
+    assert response.headers["x-number"] == "3"
+    assert response.headers.get_list("set-cookie") == ["a=1; Path=/", "b=2; HttpOnly"]
+    assert response.headers["x-amzn-requestid"]
+
+
+def test_set_cookie_header_comes_before_cookies(project_server: Server) -> None:
+    response = call(project_server, "set-cookie-header")
+
+    assert response.headers.get_list("set-cookie") == ["header=c", "a=1; Path=/"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "body", "content_type"),
+    [
+        ("status-string", 418, b"teapot", "application/json"),
+        ("no-content-type", 200, b"plain", "application/json"),
+        ("no-body", 204, b"", "application/json"),
+        ("base64", 200, b"\x00\x01binary\xff", "application/octet-stream"),
+        ("lenient-base64", 200, b"hello", "application/json"),
+        ("object-body", 200, b'{"not":"string"}', "application/json"),
+    ],
+)
+def test_proxy_variants(project_server: Server, kind: str, status: int, body: bytes,
+                        content_type: str) -> None:
+    response = call(project_server, kind)
+
+    assert response.status_code == status
+    assert response.content == body
+    assert response.headers["content-type"] == content_type
+
+
+@pytest.mark.parametrize("kind", ["raise", "unserialisable", "bad-status"])
+def test_failures_are_502(project_server: Server, kind: str) -> None:
+    response = call(project_server, kind)
+
+    assert response.status_code == 502
+    assert response.content == b"Internal Server Error"
+    assert response.headers["content-type"] == "application/json"
+    assert "x-amzn-errortype" not in response.headers
+
+
+def test_exception_traceback_is_logged(project_server: Server) -> None:
+    call(project_server, "raise")
+
+    log = project_server.log()
+    assert "ValueError: handler failed on purpose" in log
+    assert "Traceback" in log
+
+
+def test_timeout_is_502_and_next_call_works(project_server: Server) -> None:
+    response = call(project_server, "sleep")
+    assert response.status_code == 502
+    assert "Task timed out after 2.00 seconds" in project_server.log()
+
+    assert call(project_server, "string").content == b"hello"
+
+
+def test_head_has_headers_but_no_body(project_server: Server) -> None:
+    response = call(project_server, "proxy", method="HEAD")
+
+    assert response.status_code == 201
+    assert response.content == b""
+    assert response.headers["x-custom"] == "yes"

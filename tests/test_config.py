@@ -1,0 +1,190 @@
+"""The project file contract (DESIGN.md) and `fnurl check`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fnurl import config
+from fnurl.cli import demo_project_path
+
+FULL = """\
+region: us-east-1
+organization:
+  id: o-exampleorg1
+  scps:
+    - Version: "2012-10-17"
+      Statement: [{Effect: Allow, Action: "*", Resource: "*"}]
+accounts:
+  "111122223333":
+    legacy_url_permissions: false
+    users:
+      alice:
+        access_keys: [{id: AKIAALICEEXAMPLE0001, secret: alice-secret}]
+        policies:
+          - Version: "2012-10-17"
+            Statement: [{Effect: Allow, Action: "lambda:*", Resource: "*"}]
+        permissions_boundary:
+          Version: "2012-10-17"
+          Statement: [{Effect: Allow, Action: "lambda:*", Resource: "*"}]
+    roles:
+      deployer:
+        trust_policy:
+          Version: "2012-10-17"
+          Statement:
+            - {Effect: Allow, Principal: {AWS: "arn:aws:iam::111122223333:root"},
+               Action: "sts:AssumeRole"}
+        policies:
+          - Version: "2012-10-17"
+            Statement: [{Effect: Allow, Action: "lambda:*", Resource: "*"}]
+        access_keys: [{id: AKIADEPLOYEREXAMPLE1, secret: deployer-secret}]
+functions:
+  hello:
+    account: "111122223333"
+    handler: app.handler
+    code: ./functions/hello
+    environment: {GREETING: hi}
+    timeout: 3
+    memory: 128
+    reserved_concurrency: 10
+    url:
+      auth_type: AWS_IAM
+      id: hellohellohellohellohellohello01
+      invoke_mode: BUFFERED
+      cors: {allow_origins: ["*"], allow_methods: ["GET"], allow_headers: [], expose_headers: [],
+             max_age: 0, allow_credentials: false}
+      public_access: false
+    policy:
+      - Sid: Public
+        Effect: Allow
+        Principal: "*"
+        Action: lambda:InvokeFunctionUrl
+        Resource: arn:aws:lambda:us-east-1:111122223333:function:hello
+"""
+
+
+def write_project(tmp_path: Path, text: str) -> Path:
+    code = tmp_path / "functions" / "hello"
+    code.mkdir(parents=True, exist_ok=True)
+    (code / "app.py").write_text("def handler(event, context):\n    return 'hi'\n")
+    path = tmp_path / "fnurl.yaml"
+    path.write_text(text)
+    return path
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(config.ConfigError) as caught:
+        config.load(write_project(tmp_path, text))
+    return [str(p) for p in caught.value.problems]
+
+
+def test_every_contract_key_loads(tmp_path: Path) -> None:
+    loaded = config.load(write_project(tmp_path, FULL))
+    hello = loaded.project.functions["hello"]
+
+    assert hello.url is not None and hello.url.id == "hellohellohellohellohellohello01"
+    assert hello.url.cors is not None and hello.url.cors.allow_origins == ["*"]
+    assert loaded.code_dir(hello) == (tmp_path / "functions" / "hello").resolve()
+
+
+def test_the_bundled_demo_loads() -> None:
+    loaded = config.load(demo_project_path())
+
+    assert {"public", "locked", "single", "legacy", "private"} <= set(loaded.project.functions)
+
+
+def test_omitted_url_id_is_stable_and_well_formed(tmp_path: Path) -> None:
+    text = FULL.replace("      id: hellohellohellohellohellohello01\n", "")
+    first = config.load(write_project(tmp_path, text)).project.functions["hello"].url
+    second = config.load(write_project(tmp_path, text)).project.functions["hello"].url
+
+    assert first is not None and second is not None and first.id == second.id
+    assert first.id is not None and len(first.id) == 32 and first.id.isalnum()
+    assert first.id == first.id.lower()
+    assert first.id != config.derive_url_id("111122223333", "us-east-1", "other")
+
+
+def test_bad_auth_type_is_located(tmp_path: Path) -> None:
+    found = problems(tmp_path, FULL.replace("auth_type: AWS_IAM", "auth_type: MAYBE"))
+
+    assert len(found) == 1
+    assert "functions.hello.url.auth_type: must be NONE or AWS_IAM, got 'MAYBE'" in found[0]
+    assert found[0].startswith(f"{tmp_path / 'fnurl.yaml'}:")
+
+
+def test_unknown_keys_are_named(tmp_path: Path) -> None:
+    text = FULL.replace("    timeout: 3\n", "    timeout: 3\n    timout: 4\n")
+    found = problems(tmp_path, text.replace("region: us-east-1\n", "region: us-east-1\nextra: 1\n"))
+
+    assert any("functions.hello.timout: unknown key 'timout'" in p for p in found)
+    assert any("extra: unknown key 'extra'" in p for p in found)
+
+
+def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
+    text = FULL.replace("timeout: 3", "timeout: 0").replace("memory: 128", "memory: 64")
+    found = problems(tmp_path, text)
+
+    assert any("functions.hello.timeout" in p for p in found)
+    assert any("functions.hello.memory" in p for p in found)
+
+
+def test_missing_handler_module_names_the_path_searched(tmp_path: Path) -> None:
+    found = problems(tmp_path, FULL.replace("handler: app.handler", "handler: missing.handler"))
+
+    assert "functions.hello.handler: module 'missing' not found" in found[0]
+    assert str(tmp_path / "functions" / "hello" / "missing.py") in found[0]
+
+
+def test_missing_handler_function(tmp_path: Path) -> None:
+    found = problems(tmp_path, FULL.replace("handler: app.handler", "handler: app.nothere"))
+
+    assert "has no function 'nothere'" in found[0]
+
+
+def test_malformed_policy_is_located(tmp_path: Path) -> None:
+    found = problems(tmp_path, FULL.replace("Effect: Allow, Action: \"lambda:*\"",
+                                            "Effect: Maybe, Action: \"lambda:*\"", 1))
+
+    assert len(found) == 1
+    assert "accounts.111122223333.users.alice.policies[0]" in found[0]
+    assert "Effect" in found[0]
+
+
+def test_malformed_function_statement_is_located(tmp_path: Path) -> None:
+    found = problems(tmp_path, FULL.replace("Principal: \"*\"\n        Action",
+                                            "Principal: \"*\"\n        Acton"))
+
+    assert any("functions.hello.policy" in p for p in found)
+
+
+def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
+    found = problems(tmp_path, "functions:\n  hello: [\n")
+
+    assert "not valid YAML" in found[0]
+    assert f"{tmp_path / 'fnurl.yaml'}:" in found[0]
+
+
+def test_check_command(tmp_path: Path) -> None:
+    good = write_project(tmp_path, FULL)
+    result = subprocess.run([sys.executable, "-m", "fnurl", "check", str(good)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+
+    good.write_text(FULL.replace("auth_type: AWS_IAM", "auth_type: MAYBE"))
+    result = subprocess.run([sys.executable, "-m", "fnurl", "check", str(good)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "functions.hello.url.auth_type: must be NONE or AWS_IAM, got 'MAYBE'" in result.stderr
+
+
+def test_serve_refuses_a_broken_file(tmp_path: Path) -> None:
+    path = write_project(tmp_path, FULL.replace("auth_type: AWS_IAM", "auth_type: MAYBE"))
+    result = subprocess.run([sys.executable, "-m", "fnurl", "serve", "--config", str(path)],
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1
+    assert "auth_type" in result.stderr
