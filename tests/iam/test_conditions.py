@@ -79,9 +79,9 @@ def test_arn_like_wildcards_stay_inside_their_part() -> None:
     block = {"ArnLike": {"aws:SourceArn": "arn:aws:someservice:*:111122223333:finance/*"}}
 
     assert not holds(block, {"aws:SourceArn": source_arn})
-    assert holds({"StringLike": {"aws:SourceArn": "*:111122223333:finance/*"}}, {
-        "aws:SourceArn": source_arn
-    })
+    assert holds(
+        {"StringLike": {"aws:SourceArn": "*:111122223333:finance/*"}}, {"aws:SourceArn": source_arn}
+    )
 
 
 def test_arn_value_with_too_few_parts_never_matches() -> None:
@@ -99,9 +99,10 @@ def test_several_values_are_ored_and_keys_anded() -> None:
 
 
 def test_operators_are_anded() -> None:
-    block = {"StringEquals": {"aws:PrincipalTag/team": "green"}, "IpAddress": {
-        "aws:SourceIp": "10.0.0.0/8"
-    }}
+    block = {
+        "StringEquals": {"aws:PrincipalTag/team": "green"},
+        "IpAddress": {"aws:SourceIp": "10.0.0.0/8"},
+    }
 
     assert not holds(block, {"aws:PrincipalTag/team": "green", "aws:SourceIp": "203.0.113.1"})
     assert holds(block, {"aws:PrincipalTag/team": "green", "aws:SourceIp": "10.1.2.3"})

@@ -148,7 +148,12 @@ def _compile_one(
                 checks.append(value.lower() == "true")
 
         condition = Condition(
-            operator_name, key.lower(), values, False, if_exists, qualifier,
+            operator_name,
+            key.lower(),
+            values,
+            False,
+            if_exists,
+            qualifier,
             null_checks=tuple(checks),
         )
         return condition, dead
@@ -413,29 +418,37 @@ def _ordered(
 # only for String, Arn and Bool operators, as IAM documents.
 OPERATORS: dict[str, _Operator] = {
     **_family(
-        _string_equals, {"StringEquals": False, "StringNotEquals": True},
-        variables=True, expects="a string",
+        _string_equals,
+        {"StringEquals": False, "StringNotEquals": True},
+        variables=True,
+        expects="a string",
     ),
     **_family(
         _string_equals_ignore_case,
         {"StringEqualsIgnoreCase": False, "StringNotEqualsIgnoreCase": True},
-        variables=True, expects="a string",
+        variables=True,
+        expects="a string",
     ),
     **_family(
-        _string_like, {"StringLike": False, "StringNotLike": True},
-        variables=True, expects="a string",
+        _string_like,
+        {"StringLike": False, "StringNotLike": True},
+        variables=True,
+        expects="a string",
     ),
     **_ordered("Numeric", parse_number, "a number"),
     **_ordered("Date", parse_instant, "an ISO 8601 date or epoch seconds"),
     **_family(_bool, {"Bool": False}, variables=True, expects="true or false"),
     **_family(_binary, {"BinaryEquals": False}, variables=False, expects="base64"),
     **_family(
-        _ip_address, {"IpAddress": False, "NotIpAddress": True},
-        variables=False, expects="an IP address or CIDR block",
+        _ip_address,
+        {"IpAddress": False, "NotIpAddress": True},
+        variables=False,
+        expects="an IP address or CIDR block",
     ),
     **_family(
         _arn_like,
         {"ArnEquals": False, "ArnLike": False, "ArnNotEquals": True, "ArnNotLike": True},
-        variables=True, expects="an ARN",
+        variables=True,
+        expects="an ARN",
     ),
 }

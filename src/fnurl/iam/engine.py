@@ -399,9 +399,7 @@ def _same_account_reason(gap: str, resource: _Scan | None, grants: list[_Hit]) -
 
     grant = grants[0]
     if grant.match is PrincipalMatch.ACCOUNT:
-        return (
-            f"{gap}; {grant.ref} names only the account, which delegates to its IAM policies"
-        )
+        return f"{gap}; {grant.ref} names only the account, which delegates to its IAM policies"
 
     return f"{gap}; {grant.ref} grants it to {grant.match.value}, which does not override that"
 

@@ -197,9 +197,7 @@ class Policy:
         return f"{kind} {self.name}"
 
 
-def parse_policy(
-    document: Mapping[str, Any] | str, kind: PolicyKind, *, name: str = ""
-) -> Policy:
+def parse_policy(document: Mapping[str, Any] | str, kind: PolicyKind, *, name: str = "") -> Policy:
     """Parse, validate and compile a policy document (a JSON string or a decoded mapping).
 
     Raises PolicyError naming the offending element.

@@ -8,9 +8,11 @@ processes today) stays behind this interface.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from fnurl.registry import LambdaFunction
+if TYPE_CHECKING:
+    # Only for annotations: the worker process imports this package and must start fast.
+    from fnurl.registry import LambdaFunction
 
 
 @dataclass(frozen=True)

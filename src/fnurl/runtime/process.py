@@ -67,6 +67,7 @@ class _Environment:
 class _Pool:
     idle: deque[_Environment] = field(default_factory=deque)
     size: int = 0
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
 
 def lambda_environment(function: LambdaFunction) -> dict[str, str]:
@@ -114,8 +115,14 @@ class ProcessRuntime:
     async def invoke(
         self, function: LambdaFunction, event: dict[str, Any], request_id: str
     ) -> InvocationResult:
+        try:
+            environment = await self._acquire(function)
+        except _EnvironmentDied:
+            message = f"RequestId: {request_id} Error: Runtime exited during init"
+            logger.error("%s", message, extra={"function": function.name})
+            error = InvocationError("Runtime.ExitError", message)
+            return InvocationResult(request_id, error=error)
         started = time.perf_counter()
-        environment = await self._acquire(function)
         deadline_ms = int(time.time() * 1000) + function.timeout * 1000
         request = {"event": event, "request_id": request_id, "deadline_ms": deadline_ms}
         environment.request_id = request_id
@@ -144,7 +151,7 @@ class ProcessRuntime:
             logger.error("%s %s", request_id, error.message, extra={"function": function.name})
             return self._finish(function, environment, request_id, started, error=error)
 
-        self._release(environment)
+        await self._release(environment)
         if kind == b"P":
             return self._finish(function, environment, request_id, started, payload=body)
         details = json.loads(body)
@@ -188,38 +195,63 @@ class ProcessRuntime:
 
     async def _acquire(self, function: LambdaFunction) -> _Environment:
         pool = self._pools.setdefault(function.name, _Pool())
-        while pool.idle:
-            environment = pool.idle.popleft()
-            if environment.process.returncode is None:
-                return environment
-            await self._retire(environment)
+        async with pool.changed:
+            while True:
+                while pool.idle:
+                    environment = pool.idle.popleft()
+                    if environment.process.returncode is None:
+                        return environment
+                    self._forget(environment)
 
-        limit = function.reserved_concurrency
-        if limit is None:
-            limit = self._default_concurrency
-        if pool.size >= limit:
-            raise Throttled(function.name)
-        pool.size += 1
+                if function.reserved_concurrency is not None:
+                    if pool.size >= function.reserved_concurrency:
+                        raise Throttled(function.name)
+                    break
+                # Without reserved concurrency Lambda scales far beyond what one machine
+                # runs; queue for a warm environment instead of answering 429.
+                if pool.size < self._default_concurrency:
+                    break
+                await pool.changed.wait()
+            pool.size += 1
+
         try:
             return await self._spawn(function)
         except BaseException:
-            pool.size -= 1
+            await self._give_back_slot(function.name)
             raise
 
-    def _release(self, environment: _Environment) -> None:
+    async def _give_back_slot(self, function_name: str) -> None:
+        pool = self._pools[function_name]
+        async with pool.changed:
+            pool.size -= 1
+            pool.changed.notify()
+
+    async def _release(self, environment: _Environment) -> None:
         environment.request_id = None
-        self._pools[environment.function.name].idle.append(environment)
+        pool = self._pools[environment.function.name]
+        async with pool.changed:
+            pool.idle.append(environment)
+            pool.changed.notify()
+
+    def _forget(self, environment: _Environment) -> None:
+        """Drop a dead environment and its slot (the caller holds the pool's lock)."""
+        if environment in self._all:
+            self._all.discard(environment)
+            self._pools[environment.function.name].size -= 1
+        environment.kill()
 
     async def _retire(self, environment: _Environment) -> None:
         if environment not in self._all:
             return
         self._all.discard(environment)
+        environment.kill()
         pool = self._pools.get(environment.function.name)
         if pool is not None:
-            pool.size -= 1
-            with contextlib.suppress(ValueError):
-                pool.idle.remove(environment)
-        environment.kill()
+            async with pool.changed:
+                pool.size -= 1
+                with contextlib.suppress(ValueError):
+                    pool.idle.remove(environment)
+                pool.changed.notify()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(environment.process.wait(), timeout=2)
         if environment.log_task is not None:
@@ -237,17 +269,19 @@ class ProcessRuntime:
             limit=2**26,
         )
         environment = _Environment(process=process, function=function)
+        spawned = time.perf_counter()
         environment.log_task = asyncio.create_task(self._relay_logs(environment))
         self._all.add(environment)
         try:
-            kind, body = await environment.read_frame()
+            await environment.read_frame()
         except _EnvironmentDied:
             # _acquire gives the slot back; only forget the process here.
             self._all.discard(environment)
             environment.kill()
             raise
-        if kind == b"R":
-            environment.init_ms = float(json.loads(body).get("init_ms", 0.0))
+        # Init Duration covers what Lambda's does: starting the runtime and importing the
+        # handler's module, not the invocation.
+        environment.init_ms = (time.perf_counter() - spawned) * 1000
         return environment
 
     async def _relay_logs(self, environment: _Environment) -> None:

@@ -69,4 +69,12 @@ def reply(event, context):
         return {"when": object()}
     if kind == "sleep":
         time.sleep(5)
+    if kind == "nap":
+        time.sleep(0.5)
+        return "rested"
+    if kind == "exit":
+        os._exit(3)
+    if kind == "print":
+        print("line from the handler")
+        return "printed"
     return REPLIES[kind]
