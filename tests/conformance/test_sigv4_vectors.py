@@ -14,7 +14,6 @@ the data (see SOURCE.md there):
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,10 +21,8 @@ from pathlib import Path
 import pytest
 
 from fnurl import sigv4
+from tests.servers import SHARED
 
-SHARED = Path(
-    os.environ.get("FNURL_SHARED") or Path(__file__).resolve().parents[3] / "shared"
-)
 SUITE = SHARED / "vectors" / "sigv4"
 
 ACCESS_KEY = "AKIDEXAMPLE"

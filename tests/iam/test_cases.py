@@ -7,8 +7,6 @@ The file lives in the shared workspace next to the repository (``/work/shared``)
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +20,8 @@ from fnurl.iam import (
     evaluate,
     parse_policy,
 )
+from tests.servers import SHARED
 
-SHARED = Path(os.environ.get("FNURL_SHARED", Path(__file__).parents[2].parent / "shared"))
 CASES_FILE = SHARED / "cases" / "iam" / "cases.jsonl"
 
 # Cases about what happens before the evaluator runs; the gateway's tests cover them.

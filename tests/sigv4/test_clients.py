@@ -21,18 +21,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fnurl import sigv4
+from tests.servers import SHARED
 
-SHARED = Path(
-    os.environ.get("FNURL_SHARED") or Path(__file__).resolve().parents[3] / "shared"
-)
 CAPTURES = SHARED / "vectors" / "sigv4-clients"
 ACCESS_KEY = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
