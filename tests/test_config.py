@@ -188,3 +188,36 @@ def test_serve_refuses_a_broken_file(tmp_path: Path) -> None:
 
     assert result.returncode == 1
     assert "auth_type" in result.stderr
+
+
+def test_duplicate_keys_are_refused(tmp_path: Path) -> None:
+    found = problems(tmp_path, FULL + "  hello:\n    handler: app.handler\n")
+
+    assert "key 'hello' appears twice" in found[0]
+
+
+def test_non_utf8_file(tmp_path: Path) -> None:
+    path = tmp_path / "fnurl.yaml"
+    path.write_bytes(b"\xff\xfe")
+    with pytest.raises(config.ConfigError) as caught:
+        config.load(path)
+
+    assert "not UTF-8" in str(caught.value)
+
+
+def test_recursive_alias(tmp_path: Path) -> None:
+    found = problems(tmp_path, "a: &a [*a]\n")
+
+    assert "nests too deeply" in found[0]
+
+
+def test_missing_code_directory_is_reported_under_code(tmp_path: Path) -> None:
+    found = problems(tmp_path, FULL.replace("code: ./functions/hello", "code: ./nowhere"))
+
+    assert "functions.hello.code: code directory" in found[0]
+
+
+def test_unquoted_account_id_gets_a_hint(tmp_path: Path) -> None:
+    found = problems(tmp_path, FULL.replace('account: "111122223333"', "account: 111122223333"))
+
+    assert "must be quoted" in found[0]

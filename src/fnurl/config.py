@@ -194,22 +194,31 @@ def load(path: Path | str | None, *, text: str | None = None, root: Path | None 
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError([Problem(name, "", f"cannot read file: {exc.strerror}")]) from exc
+        except UnicodeDecodeError as exc:
+            message = f"not UTF-8 text (byte {exc.object[exc.start]:#x} at offset {exc.start})"
+            raise ConfigError([Problem(name, "", message)]) from exc
 
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_UniqueKeyLoader)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+        lines = _LineIndex(node)
+        data = _stringify_keys(data)
     except yaml.YAMLError as exc:
         line = None
         mark = getattr(exc, "problem_mark", None)
         if mark is not None:
             line = mark.line + 1
-        raise ConfigError([Problem(name, "", f"not valid YAML: {exc}", line)]) from exc
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        detail = f"{context}: {problem}" if context else problem
+        raise ConfigError([Problem(name, "", f"not valid YAML: {detail}", line)]) from exc
+    except RecursionError as exc:
+        message = "nests too deeply (a YAML alias that refers to itself?)"
+        raise ConfigError([Problem(name, "", message)]) from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([Problem(name, "", "the project file must be a mapping of keys")])
-    lines = _LineIndex(node)
-    data = _stringify_keys(data)
 
     try:
         project = Project.model_validate(data)
@@ -223,6 +232,23 @@ def load(path: Path | str | None, *, text: str | None = None, root: Path | None 
     if problems:
         raise ConfigError(problems)
     return LoadedProject(project=project, path=Path(path) if path else None, root=base)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key written twice in one mapping (YAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None,
+                    f"key {key!r} appears twice (first on line {seen[key]})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
 
 
 def _stringify_keys(value: Any) -> Any:
@@ -285,6 +311,8 @@ def _problem_from_pydantic(name: str, err: Any, lines: _LineIndex) -> Problem:
         message = "required key is missing"
     elif kind == "string_pattern_mismatch":
         message = f"{_pattern_hint(loc)}, got {value!r}"
+    elif kind == "string_type" and isinstance(value, int) and loc and loc[-1] == "account":
+        message = f"account ids must be quoted strings in YAML (read as the number {value})"
     elif kind == "value_error":
         message = str(err["msg"]).removeprefix("Value error, ")
     else:
@@ -377,8 +405,12 @@ def _check_semantics(
         if function.region is not None and not REGION.match(function.region):
             problem((*base, "region"), f"is not an AWS region name, got {function.region!r}")
 
-        for message in handler_problems(root / function.code, function.handler):
-            problem((*base, "handler"), message)
+        code_dir = root / function.code
+        if not code_dir.is_dir():
+            problem((*base, "code"), f"code directory {code_dir} does not exist")
+        else:
+            for message in handler_problems(code_dir, function.handler):
+                problem((*base, "handler"), message)
 
         url = function.url
         if url is not None:

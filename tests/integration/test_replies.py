@@ -73,7 +73,11 @@ def test_proxy_variants(project_server: Server, kind: str, status: int, body: by
     assert response.headers["content-type"] == content_type
 
 
-@pytest.mark.parametrize("kind", ["raise", "unserialisable", "bad-status"])
+@pytest.mark.parametrize(
+    "kind",
+    ["raise", "unserialisable", "bad-status", "status-100", "inject-header", "bad-header-name",
+     "empty-header-name", "huge"],
+)
 def test_failures_are_502(project_server: Server, kind: str) -> None:
     response = call(project_server, kind)
 
@@ -105,3 +109,23 @@ def test_head_has_headers_but_no_body(project_server: Server) -> None:
     assert response.status_code == 201
     assert response.content == b""
     assert response.headers["x-custom"] == "yes"
+
+
+def test_204_is_sent_without_a_body(project_server: Server) -> None:
+    response = call(project_server, "status-204-body")
+
+    assert response.status_code == 204
+    assert response.content == b""
+    assert "content-length" not in response.headers
+
+
+def test_oversized_reply_is_logged(project_server: Server) -> None:
+    call(project_server, "huge")
+
+    assert "Exceeded maximum allowed payload size (6291556 bytes)" in project_server.log()
+
+
+def test_responses_keep_the_connection_alive(project_server: Server) -> None:
+    response = call(project_server, "string")
+
+    assert response.headers["connection"] == "keep-alive"

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import sys
+import time
+from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.servers import Server
+from tests.conftest import PROJECT
+from tests.servers import Server, start_server
 
 
 def url_of(server: Server, function: str, path: str = "/") -> str:
@@ -67,3 +72,69 @@ def test_gateway_environment_does_not_leak(project_server: Server) -> None:
 
     assert "HOME" not in env or env["HOME"] != os.environ.get("HOME")
     assert not any(name.startswith("PYTEST") for name in env)
+
+
+def test_long_output_without_newline_keeps_the_log_relay_alive(project_server: Server) -> None:
+    response = httpx.get(url_of(project_server, "reply", "/?kind=longprint"), timeout=30)
+    assert response.content == b"printed"
+
+    deadline = time.monotonic() + 5
+    while "after the long line" not in project_server.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "after the long line" in project_server.log()
+
+
+def test_an_import_that_never_ends_is_cut_at_the_init_limit(project_server: Server) -> None:
+    started = time.monotonic()
+    response = httpx.get(url_of(project_server, "hang"), timeout=60)
+
+    assert response.status_code == 502
+    assert 9 < time.monotonic() - started < 30
+    assert "INIT timed out" in project_server.log()
+
+
+def test_oversized_event_is_refused(project_server: Server) -> None:
+    body = b"\x00" * 5_000_000  # base64 makes the event larger than 6 MB
+    response = httpx.post(url_of(project_server, "echo"), content=body, timeout=60,
+                          headers={"Content-Type": "application/octet-stream"})
+
+    assert response.status_code == 413
+    assert response.headers["x-amzn-errortype"] == "RequestTooLargeException"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="uses /proc")
+def test_environments_die_with_the_gateway(tmp_path: Path) -> None:
+    server = start_server(tmp_path, ["--config", str(PROJECT)])
+    try:
+        assert httpx.get(url_of(server, "echo"), timeout=30).status_code == 200
+        workers = [
+            int(entry.name) for entry in Path("/proc").iterdir()
+            if entry.name.isdigit() and _is_worker_of(entry, server.process.pid)
+        ]
+        assert workers
+    finally:
+        server.process.kill()
+        server.process.wait()
+
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _is_worker_of(entry: Path, parent: int) -> bool:
+    try:
+        cmdline = (entry / "cmdline").read_bytes()
+        stat = (entry / "stat").read_text()
+    except OSError:
+        return False
+    ppid = int(stat.rsplit(")", 1)[1].split()[1])
+    return b"fnurl.runtime.worker" in cmdline and ppid == parent
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -38,6 +38,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
+MAX_RESPONSE_BYTES = 6_291_556     # the figure in Lambda's own error message
 
 access_log = logging.getLogger("fnurl.access")
 auth_log = logging.getLogger("fnurl.auth")
@@ -115,6 +116,8 @@ class Gateway:
                 request_id=request_id,
             )
         outcome.status = response.status_code
+        if outcome.invoked and b"x-amzn-trace-id" not in dict(response.raw_headers):
+            response.raw_headers.append((b"x-amzn-trace-id", _response_trace_id().encode()))
         await response(scope, receive, send)
         outcome.log((time.perf_counter() - started) * 1000)
 
@@ -189,6 +192,7 @@ class Gateway:
                           outcome.principal, function.name, decision.reason)
             return errors.forbidden(request_id)
         outcome.decision = "allow"
+        outcome.invoked = True
 
         caller = None
         if identity is not None:
@@ -213,10 +217,16 @@ class Gateway:
             request_id=request_id,
             caller=caller,
         )
-        return await self._invoke(function, event, request_id, scope["method"])
+        payload = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        if len(payload) > MAX_REQUEST_BYTES:
+            # Lambda's limit is on the invocation payload: base64 makes bodies a third larger.
+            runtime_log.warning("%s: event of %d bytes exceeds 6 MB; refused", request_id,
+                                len(payload))
+            return errors.too_large(request_id)
+        return await self._invoke(function, payload, request_id, scope)
 
     async def _invoke(
-        self, function: LambdaFunction, event: dict[str, Any], request_id: str, method: str
+        self, function: LambdaFunction, event: bytes, request_id: str, scope: Scope
     ) -> Response:
         try:
             result = await self.runtime.invoke(function, event, request_id)
@@ -232,6 +242,12 @@ class Gateway:
             return errors.internal_error(request_id)
         assert result.payload is not None
 
+        if len(result.payload) > MAX_RESPONSE_BYTES:
+            runtime_log.error(
+                "%s: %s: Exceeded maximum allowed payload size (%d bytes): reply is %d bytes",
+                request_id, function.name, MAX_RESPONSE_BYTES, len(result.payload),
+            )
+            return errors.internal_error(request_id)
         try:
             status, reply_headers, data = map_reply(result.payload)
         except InvalidReply as exc:
@@ -239,13 +255,18 @@ class Gateway:
                               function.name, exc)
             return errors.internal_error(request_id)
 
-        response = Response(data if method != "HEAD" else b"", status_code=status)
+        if status in (204, 304):
+            # HTTP forbids a body here; sending one would corrupt the connection.
+            data = b""
+        response = Response(b"" if scope["method"] == "HEAD" else data, status_code=status)
         response.raw_headers = [
             *reply_headers,
-            (b"content-length", str(len(data)).encode()),
+            *([] if status in (204, 304) else [(b"content-length", str(len(data)).encode())]),
             (b"x-amzn-requestid", request_id.encode()),
             (b"x-amzn-trace-id", _response_trace_id().encode()),
         ]
+        if _keeps_alive(scope):
+            response.raw_headers.append((b"connection", b"keep-alive"))
         return response
 
 
@@ -260,6 +281,7 @@ class _Outcome:
         self.principal = "anonymous"
         self.decision = "-"
         self.status = 0
+        self.invoked = False
 
     def log(self, elapsed_ms: float) -> None:
         access_log.info(
@@ -293,6 +315,13 @@ async def _read_body(scope: Scope, receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+def _keeps_alive(scope: Scope) -> bool:
+    connection = (_header(scope["headers"], b"connection") or "").lower()
+    if scope.get("http_version") == "1.0":
+        return "keep-alive" in connection
+    return "close" not in connection
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:

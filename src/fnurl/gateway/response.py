@@ -9,6 +9,9 @@ from typing import Any
 
 JSON_TYPE = b"application/json"
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
+# RFC 9110 token characters for a field name; values may not carry CR, LF or NUL.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_BAD_VALUE = re.compile(r"[\r\n\x00]")
 
 
 class InvalidReply(ValueError):
@@ -56,8 +59,9 @@ def status_code(value: Any) -> int:
         code = int(value.strip())
     else:
         raise InvalidReply(f"statusCode must be an integer, got {value!r}")
-    if not 100 <= code <= 599:
-        raise InvalidReply(f"statusCode {code} is not a valid HTTP status")
+    # 1xx codes are interim responses: a handler cannot end an exchange with one.
+    if not 200 <= code <= 599:
+        raise InvalidReply(f"statusCode {code} is not a valid final HTTP status")
     return code
 
 
@@ -87,8 +91,13 @@ def map_reply(payload: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
             lowered = str(name)
         if lowered.lower() in ("content-length", "transfer-encoding", "connection"):
             continue
+        text = header_value(value)
+        if not _HEADER_NAME.match(lowered):
+            raise InvalidReply(f"header name {name!r} is not a valid HTTP field name")
+        if _BAD_VALUE.search(text):
+            raise InvalidReply(f"header {name!r} has a value with CR, LF or NUL")
         headers.append((lowered.encode("latin-1", "replace"),
-                        header_value(value).encode("latin-1", "replace")))
+                        text.encode("latin-1", "replace")))
     if not has_content_type:
         headers.append((b"content-type", JSON_TYPE))
 
@@ -96,7 +105,10 @@ def map_reply(payload: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     if not isinstance(cookies, list):
         raise InvalidReply(f"cookies must be a list, got {type(cookies).__name__}")
     for cookie in cookies:
-        headers.append((b"set-cookie", header_value(cookie).encode("latin-1", "replace")))
+        text = header_value(cookie)
+        if _BAD_VALUE.search(text):
+            raise InvalidReply(f"cookie {text!r} has CR, LF or NUL")
+        headers.append((b"set-cookie", text.encode("latin-1", "replace")))
 
     body = reply.get("body")
     if body is None:

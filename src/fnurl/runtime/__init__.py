@@ -1,7 +1,8 @@
 """Execution environments: where a function's handler runs.
 
-The gateway only sees `Runtime.invoke`: it hands over an event and gets back the JSON payload
-the handler returned, or the error Lambda would report. How environments are made (worker
+The gateway only sees `Runtime.invoke`: like Lambda's Invoke API, it hands over the event as
+JSON bytes and gets back the JSON payload the handler returned, or the error Lambda would
+report. How environments are made (worker
 processes today) stays behind this interface.
 """
 
@@ -43,7 +44,7 @@ class Runtime(Protocol):
     async def start(self) -> None: ...
 
     async def invoke(
-        self, function: LambdaFunction, event: dict[str, Any], request_id: str
+        self, function: LambdaFunction, event: bytes, request_id: str
     ) -> InvocationResult: ...
 
     async def close(self) -> None: ...

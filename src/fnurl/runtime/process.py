@@ -20,7 +20,6 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from fnurl.registry import LambdaFunction
 from fnurl.runtime import InvocationError, InvocationResult
@@ -29,6 +28,8 @@ logger = logging.getLogger("fnurl.runtime")
 
 HEADER = struct.Struct(">I")
 DEFAULT_CONCURRENCY = 10
+INIT_TIMEOUT = 10.0            # Lambda's limit for the init phase of an environment
+LOG_LINE_LIMIT = 256 * 1024    # longer output without a newline is logged in pieces
 
 
 class Throttled(Exception):
@@ -113,7 +114,7 @@ class ProcessRuntime:
             await self._retire(environment)
 
     async def invoke(
-        self, function: LambdaFunction, event: dict[str, Any], request_id: str
+        self, function: LambdaFunction, event: bytes, request_id: str
     ) -> InvocationResult:
         try:
             environment = await self._acquire(function)
@@ -124,7 +125,11 @@ class ProcessRuntime:
             return InvocationResult(request_id, error=error)
         started = time.perf_counter()
         deadline_ms = int(time.time() * 1000) + function.timeout * 1000
-        request = {"event": event, "request_id": request_id, "deadline_ms": deadline_ms}
+        request = (
+            json.dumps({"request_id": request_id, "deadline_ms": deadline_ms}).encode()
+            + b"\n"
+            + event
+        )
         environment.request_id = request_id
         logger.info("START RequestId: %s Version: $LATEST", request_id,
                     extra={"function": function.name})
@@ -184,12 +189,9 @@ class ProcessRuntime:
         )
         return InvocationResult(request_id, payload=payload, error=error, duration_ms=duration)
 
-    async def _roundtrip(
-        self, environment: _Environment, request: dict[str, Any]
-    ) -> tuple[bytes, bytes]:
+    async def _roundtrip(self, environment: _Environment, request: bytes) -> tuple[bytes, bytes]:
         assert environment.process.stdin is not None
-        data = json.dumps(request, ensure_ascii=False).encode()
-        environment.process.stdin.write(HEADER.pack(len(data)) + data)
+        environment.process.stdin.write(HEADER.pack(len(request)) + request)
         await environment.process.stdin.drain()
         return await environment.read_frame()
 
@@ -273,12 +275,15 @@ class ProcessRuntime:
         environment.log_task = asyncio.create_task(self._relay_logs(environment))
         self._all.add(environment)
         try:
-            await environment.read_frame()
-        except _EnvironmentDied:
+            await asyncio.wait_for(environment.read_frame(), timeout=INIT_TIMEOUT)
+        except (_EnvironmentDied, TimeoutError) as exc:
             # _acquire gives the slot back; only forget the process here.
             self._all.discard(environment)
             environment.kill()
-            raise
+            if isinstance(exc, TimeoutError):
+                logger.error("INIT timed out after %.2f seconds", INIT_TIMEOUT,
+                             extra={"function": function.name})
+            raise _EnvironmentDied from exc
         # Init Duration covers what Lambda's does: starting the runtime and importing the
         # handler's module, not the invocation.
         environment.init_ms = (time.perf_counter() - spawned) * 1000
@@ -287,10 +292,22 @@ class ProcessRuntime:
     async def _relay_logs(self, environment: _Environment) -> None:
         stream = environment.process.stderr
         assert stream is not None
+        pending = b""
         while True:
-            line = await stream.readline()
-            if not line:
+            chunk = await stream.read(65536)
+            if not chunk:
+                if pending:
+                    self._log_line(environment, pending)
                 return
-            text = line.decode("utf-8", "replace").rstrip("\n")
-            request_id = environment.request_id or "-"
-            logger.info("%s %s", request_id, text, extra={"function": environment.function.name})
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                self._log_line(environment, line)
+            while len(pending) > LOG_LINE_LIMIT:
+                self._log_line(environment, pending[:LOG_LINE_LIMIT])
+                pending = pending[LOG_LINE_LIMIT:]
+
+    def _log_line(self, environment: _Environment, line: bytes) -> None:
+        request_id = environment.request_id or "-"
+        text = line.decode("utf-8", "replace").rstrip("\r")
+        logger.info("%s %s", request_id, text, extra={"function": environment.function.name})

@@ -7,6 +7,7 @@ stderr, where the gateway attributes it to the function and request, as CloudWat
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import importlib
 import json
@@ -100,7 +101,22 @@ def _load_handler(spec: str) -> tuple[Any, bytes | None]:
     return handler, None
 
 
+def _die_with_the_gateway() -> None:
+    # An environment must not outlive the gateway that started it (Ctrl+C, kill -9).
+    if sys.platform != "linux":
+        return
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:
+        os._exit(1)
+
+
 def main() -> None:
+    _die_with_the_gateway()
     channel_in = os.fdopen(os.dup(0), "rb")
     channel_out = os.fdopen(os.dup(1), "wb")
     # From here on, the handler's prints and reads never touch the protocol channel.
@@ -121,13 +137,14 @@ def main() -> None:
         frame = _receive(channel_in)
         if frame is None:
             return
-        request = json.loads(frame)
+        header, _, event_bytes = frame.partition(b"\n")
+        request = json.loads(header)
         if init_error is not None:
             _send(channel_out, b"E", init_error)
             continue
         context = LambdaContext(request["request_id"], request["deadline_ms"])
         try:
-            result = handler(request["event"], context)
+            result = handler(json.loads(event_bytes), context)
         except Exception as exc:
             frames = traceback.extract_tb(exc.__traceback__)[1:]
             stack = traceback.format_list(frames)

@@ -51,6 +51,12 @@ REPLIES = {
         "body": "ok",
     },
     "bad-status": {"statusCode": 700, "body": "never"},
+    "status-100": {"statusCode": 100, "body": "never"},
+    "status-204-body": {"statusCode": 204, "body": "dropped"},
+    "inject-header": {"statusCode": 200, "headers": {"x-evil": "a\r\nInjected: yes"}},
+    "bad-header-name": {"statusCode": 200, "headers": {"bad name": "v"}},
+    "empty-header-name": {"statusCode": 200, "headers": {"": "v"}},
+    "huge": "x" * (6 * 1024 * 1024 + 1024),
     "string": "hello",
     "object": {"hello": "world"},
     "list": ["hello", 3, True],
@@ -74,6 +80,10 @@ def reply(event, context):
         return "rested"
     if kind == "exit":
         os._exit(3)
+    if kind == "longprint":
+        print("y" * 300_000, end="", flush=True)
+        print("\nafter the long line", flush=True)
+        return "printed"
     if kind == "print":
         print("line from the handler")
         return "printed"
