@@ -221,3 +221,12 @@ def test_unquoted_account_id_gets_a_hint(tmp_path: Path) -> None:
     found = problems(tmp_path, FULL.replace('account: "111122223333"', "account: 111122223333"))
 
     assert "must be quoted" in found[0]
+
+
+def test_never_matching_principal_is_a_warning(tmp_path: Path) -> None:
+    loaded = config.load(write_project(tmp_path, FULL.replace('Principal: "*"',
+                                                              "Principal: {AWS: notanarn}")))
+
+    assert len(loaded.warnings) == 1
+    assert "functions.hello.policy[0].Principal.AWS" in str(loaded.warnings[0])
+    assert "never matches" in str(loaded.warnings[0])

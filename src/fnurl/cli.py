@@ -60,6 +60,8 @@ def serve(
             click.echo(f"error: {problem}", err=True)
         raise SystemExit(1) from exc
 
+    for warning in loaded.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if not is_demo:
         state = Path(state_dir) if state_dir else loaded.root / ".fnurl"
         state.mkdir(parents=True, exist_ok=True)
@@ -97,6 +99,8 @@ def check(file: str | None) -> None:
         click.echo(f"{path}: {len(exc.problems)} {noun}", err=True)
         raise SystemExit(1) from exc
 
+    for warning in loaded.warnings:
+        click.echo(f"warning: {warning}", err=True)
     project = loaded.project
     urls = sum(1 for f in project.functions.values() if f.url is not None)
     label = "the bundled demo" if is_demo else str(path)

@@ -165,6 +165,7 @@ class LoadedProject:
     project: Project
     path: Path | None
     root: Path
+    warnings: tuple[Problem, ...] = ()   # legal but surely not meant (e.g. never-matching)
 
     def code_dir(self, function: Function) -> Path:
         return (self.root / function.code).resolve()
@@ -228,10 +229,13 @@ def load(path: Path | str | None, *, text: str | None = None, root: Path | None 
         ) from exc
 
     base = root if root is not None else (Path(path).resolve().parent if path else Path.cwd())
-    project, problems = _check_semantics(name, project, base, lines)
+    warnings: list[Problem] = []
+    project, problems = _check_semantics(name, project, base, lines, warnings)
     if problems:
         raise ConfigError(problems)
-    return LoadedProject(project=project, path=Path(path) if path else None, root=base)
+    return LoadedProject(
+        project=project, path=Path(path) if path else None, root=base, warnings=tuple(warnings)
+    )
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -335,13 +339,14 @@ def _pattern_hint(loc: tuple[Any, ...]) -> str:
 
 
 def _check_semantics(
-    name: str, project: Project, root: Path, lines: _LineIndex
+    name: str, project: Project, root: Path, lines: _LineIndex, warnings: list[Problem]
 ) -> tuple[Project, list[Problem]]:
     problems: list[Problem] = []
 
-    def problem(path: tuple[Any, ...], message: str) -> None:
+    def problem(path: tuple[Any, ...], message: str, *, warning: bool = False) -> None:
         key = tuple(str(p) for p in path)
-        problems.append(Problem(name, _format_path(path), message, lines.line(key)))
+        found = Problem(name, _format_path(path), message, lines.line(key))
+        (warnings if warning else problems).append(found)
 
     if not REGION.match(project.region):
         problem(("region",), f"is not an AWS region name, got {project.region!r}")
@@ -447,19 +452,27 @@ def _with_resource(statement: dict[str, Any], arn: str) -> dict[str, Any]:
 
 def _check_policy(problem: Any, path: tuple[Any, ...], document: Any, kind: iam.PolicyKind) -> None:
     try:
-        iam.parse_policy(document, kind, name=_format_path(path))
+        policy = iam.parse_policy(document, kind, name=_format_path(path))
     except iam.PolicyError as exc:
         element = str(getattr(exc, "element", "") or "")
         message = str(getattr(exc, "message", "") or exc)
-        where: tuple[Any, ...] = path
-        if kind is iam.PolicyKind.RESOURCE:
-            # The file lists bare statements; point at the statement, not the wrapper document.
-            match = re.match(r"^Statement\[(\d+)\]\.?(.*)$", element)
-            if match:
-                where = (*path, int(match.group(1)), *filter(None, match.group(2).split(".")))
-        elif element:
-            where = (*path, *element.split("."))
-        problem(where, message)
+        problem(_policy_location(path, element, kind), message)
+        return
+    for warning in policy.warnings:
+        element, _, message = warning.partition(": ")
+        problem(_policy_location(path, element, kind), message, warning=True)
+
+
+def _policy_location(path: tuple[Any, ...], element: str, kind: iam.PolicyKind) -> tuple[Any, ...]:
+    if kind is iam.PolicyKind.RESOURCE:
+        # The file lists bare statements; point at the statement, not the wrapper document.
+        match = re.match(r"^Statement\[(\d+)\]\.?(.*)$", element)
+        if match:
+            return (*path, int(match.group(1)), *filter(None, match.group(2).split(".")))
+        return path
+    if element:
+        return (*path, *element.split("."))
+    return path
 
 
 def handler_problems(code_dir: Path, handler: str) -> Iterator[str]:
