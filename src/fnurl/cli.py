@@ -42,15 +42,24 @@ def main() -> None:
               envvar="FNURL_PORT", help="Port to listen on.")
 @click.option("--state-dir", type=click.Path(file_okay=False), envvar="FNURL_STATE_DIR",
               help="Where state is kept (default: .fnurl/ beside the project file).")
+@click.option("--ephemeral", is_flag=True, envvar="FNURL_EPHEMERAL",
+              help="Keep state in memory only (the bundled demo always does).")
 @click.option("--log-level", default="info", show_default=True, envvar="FNURL_LOG_LEVEL",
               type=click.Choice(["debug", "info", "warning", "error"]))
 def serve(
-    config_file: str | None, host: str, port: int, state_dir: str | None, log_level: str
+    config_file: str | None,
+    host: str,
+    port: int,
+    state_dir: str | None,
+    ephemeral: bool,
+    log_level: str,
 ) -> None:
     """Serve the project's function URLs (and fnurl's own endpoints) on one port."""
     import uvicorn
 
+    from fnurl import control
     from fnurl.gateway import create_app
+    from fnurl.store import Store
 
     path, is_demo = resolve_project(config_file)
     try:
@@ -62,16 +71,19 @@ def serve(
 
     for warning in loaded.warnings:
         click.echo(f"warning: {warning}", err=True)
-    if not is_demo:
-        state = Path(state_dir) if state_dir else loaded.root / ".fnurl"
-        state.mkdir(parents=True, exist_ok=True)
+    database: Path | None = None
+    if not ephemeral and (state_dir or not is_demo):
+        database = (Path(state_dir) if state_dir else loaded.root / ".fnurl") / "fnurl.db"
     world = registry.build(loaded, demo=is_demo)
+    state = control.ControlState(world, Store(database), loaded)
     logs.configure(log_level)
     click.echo(banner(world, path, is_demo, port))
 
+    app = create_app(world)
+    control.install(app, state)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(world),
+            app,
             host=host,
             port=port,
             log_level=log_level,
@@ -80,7 +92,10 @@ def serve(
             lifespan="on",
         )
     )
-    server.run()
+    try:
+        server.run()
+    finally:
+        state.store.close()
     if not server.started:
         raise SystemExit(1)
 

@@ -1,0 +1,129 @@
+"""Who is calling the control plane, and may they? SigV4 then the IAM engine."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+
+from fnurl import iam, sigv4
+from fnurl.control.errors import LambdaError
+from fnurl.gateway.authorize import principal_context, request_context
+from fnurl.registry import Identity, LambdaFunction, Registry
+
+auth_log = logging.getLogger("fnurl.auth")
+
+
+@dataclass(frozen=True)
+class Caller:
+    identity: Identity
+    region: str
+    service: str
+
+
+async def authenticate(request: Request, registry: Registry) -> Caller:
+    """Verify the request's SigV4 signature; any region, the service the scope names."""
+    body = await request.body()
+    signed = sigv4.HttpRequest(
+        method=request.method,
+        raw_path=request.scope.get("raw_path") or request.scope["path"].encode(),
+        query_string=request.scope.get("query_string", b""),
+        headers=request.scope["headers"],
+        body=body,
+    )
+    try:
+        verified = sigv4.verify(
+            signed,
+            service="lambda",
+            region=None,
+            now=datetime.now(UTC),
+            lookup=registry.credential,
+        )
+    except sigv4.MissingAuthentication as exc:
+        auth_log.info("control plane: unsigned %s %s refused", request.method, request.url.path)
+        raise LambdaError(403, "MissingAuthenticationTokenException",
+                          "Missing Authentication Token") from exc
+    except sigv4.SigV4Error as exc:
+        auth_log.info("control plane: %s: %s", exc.error_type, exc.reason)
+        raise LambdaError(exc.status, exc.error_type, exc.message) from exc
+
+    identity = registry.identity(verified.access_key_id)
+    if identity is None:
+        raise LambdaError(403, "UnrecognizedClientException",
+                          "The security token included in the request is invalid.")
+    return Caller(identity, verified.region, verified.service)
+
+
+def authorize(
+    request: Request,
+    registry: Registry,
+    caller: Caller,
+    action: str,
+    function: LambdaFunction,
+    resource: str,
+    extra_context: dict[str, str] | None = None,
+) -> None:
+    """Raise AccessDeniedException unless IAM allows `action` on `resource` for the caller."""
+    identity = caller.identity
+    headers = request.headers
+    context = request_context(
+        function,
+        source_ip=request.client.host if request.client else "127.0.0.1",
+        user_agent=headers.get("user-agent"),
+        referer=headers.get("referer"),
+        now=datetime.now(UTC),
+    )
+    context.update(principal_context(identity, registry))
+    context.update(extra_context or {})
+    account = registry.accounts.get(identity.account)
+    decision = iam.evaluate(
+        iam.AuthorizationRequest(
+            principal=identity.principal,
+            action=action,
+            resource=resource,
+            resource_account=function.account,
+            context=context,
+        ),
+        iam.PolicySet(
+            identity=identity.policies,
+            resource=function.resource_policy,
+            boundary=identity.boundary,
+            scps=account.scps if account is not None else (),
+        ),
+    )
+    if decision.allowed:
+        return
+
+    auth_log.info("control plane: denied %s %s on %s: %s", identity.arn, action, resource,
+                  decision.reason)
+    raise LambdaError(403, "AccessDeniedException", denial_message(identity, action, resource,
+                                                                   decision, function))
+
+
+def denial_message(
+    identity: Identity, action: str, resource: str, decision: iam.Decision,
+    function: LambdaFunction,
+) -> str:
+    """AWS's wording for a denied API call, naming the layer that blocked it."""
+    reason = decision.reason.lower()
+    if decision.outcome == "ExplicitDeny":
+        if "service control" in reason or "scp" in reason:
+            why = "with an explicit deny in a service control policy"
+        elif "resource" in reason:
+            why = "with an explicit deny in a resource-based policy"
+        elif "boundary" in reason:
+            why = "with an explicit deny in a permissions boundary"
+        else:
+            why = "with an explicit deny in an identity-based policy"
+    elif "service control" in reason or "scp" in reason:
+        why = f"because no service control policy allows the {action} action"
+    elif "boundary" in reason:
+        why = f"because no permissions boundary allows the {action} action"
+    elif identity.account != function.account and "identity" not in reason:
+        why = f"because no resource-based policy allows the {action} action"
+    else:
+        why = f"because no identity-based policy allows the {action} action"
+    return f"User: {identity.arn} is not authorized to perform: {action} on resource: " \
+           f"{resource} {why}"

@@ -1,0 +1,67 @@
+"""Lambda API errors, with the status, `x-amzn-ErrorType` and body key case AWS uses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.responses import Response
+
+# Member case differs by exception (spec 8.4): reproduce it, clients and tests read it.
+_CAPITAL_MESSAGE = {"ResourceNotFoundException", "ServiceException", "AccessDeniedException"}
+_NO_TYPE = {"ValidationException", "AccessDeniedException", "MissingAuthenticationTokenException",
+            "UnrecognizedClientException", "InvalidSignatureException",
+            "IncompleteSignatureException", "UnknownOperationException"}
+
+
+class LambdaError(Exception):
+    """An error the Lambda API answers with; raise it anywhere in a handler."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def body(self) -> dict[str, Any]:
+        key = "Message" if self.code in _CAPITAL_MESSAGE else "message"
+        if self.code in _NO_TYPE:
+            return {key: self.message}
+        return {"Type": "User", key: self.message}
+
+    def response(self, request_id: str) -> Response:
+        return Response(
+            json.dumps(self.body(), separators=(",", ":")),
+            status_code=self.status,
+            media_type="application/json",
+            headers={"x-amzn-ErrorType": self.code, "x-amzn-RequestId": request_id},
+        )
+
+
+def not_found(message: str = "The resource you requested does not exist.") -> LambdaError:
+    return LambdaError(404, "ResourceNotFoundException", message)
+
+
+def invalid_parameter(message: str) -> LambdaError:
+    return LambdaError(400, "InvalidParameterValueException", message)
+
+
+def conflict(message: str) -> LambdaError:
+    return LambdaError(409, "ResourceConflictException", message)
+
+
+def validation(value: Any, member: str, constraint: str) -> LambdaError:
+    message = (
+        f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
+        f"constraint: {constraint}"
+    )
+    return LambdaError(400, "ValidationException", message)
+
+
+def precondition_failed() -> LambdaError:
+    return LambdaError(
+        412,
+        "PreconditionFailedException",
+        "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy "
+        "API to retrieve the latest Revision Id",
+    )

@@ -1,0 +1,452 @@
+"""The Lambda REST API subset for function URLs and permissions, as boto3 and the CLI call it.
+
+Shapes, status codes and error texts follow the spec (function-urls.md section 8) so that a
+`ClientError` from boto3 carries the same code and message as against AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from fnurl.control import errors
+from fnurl.control.auth import Caller, authenticate, authorize
+from fnurl.control.errors import LambdaError
+from fnurl.control.state import POLICY_LIMIT, ControlState, policy_text
+from fnurl.registry import LambdaFunction
+
+QUALIFIER_PATTERN = r"((?!^\d+$)^[0-9a-zA-Z-_]+$)"
+STATEMENT_ID = re.compile(r"^[a-zA-Z0-9-_]{1,100}$")
+REMOVE_STATEMENT_ID = re.compile(r"^[a-zA-Z0-9-_.]{1,100}$")
+ACTION = re.compile(r"^(lambda:[*]|lambda:[a-zA-Z]+|[*])$")
+ACCOUNT = re.compile(r"^\d{12}$")
+PRINCIPAL_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(iam::\d{12}:(root|user/.+|role/.+)|sts::\d{12}:"
+    r"(assumed-role/.+/.+|federated-user/.+))$"
+)
+SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9][a-z0-9.-]*\.(amazonaws\.com|amazon\.com)(\.cn)?$")
+ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+FUNCTION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:"
+    r"(?P<name>[a-zA-Z0-9-_]+)(:(?P<qualifier>[a-zA-Z0-9-_$]+))?$"
+)
+PARTIAL_ARN = re.compile(
+    r"^(?P<account>\d{12}):function:(?P<name>[a-zA-Z0-9-_]+)(:(?P<qualifier>[a-zA-Z0-9-_$]+))?$"
+)
+
+Handler = Callable[[Request, Caller], Awaitable[Response]]
+
+
+def routes(state: ControlState) -> list[Route]:
+    api = LambdaApi(state)
+    return [
+        Route("/2021-10-31/functions/{name}/url", api.endpoint(api.url_config),
+              methods=["GET", "POST", "PUT", "DELETE"]),
+        Route("/2021-10-31/functions/{name}/urls", api.endpoint(api.list_url_configs),
+              methods=["GET"]),
+        Route("/2015-03-31/functions/{name}/policy", api.endpoint(api.policy),
+              methods=["GET", "POST"]),
+        Route("/2015-03-31/functions/{name}/policy/{sid}", api.endpoint(api.remove_permission),
+              methods=["DELETE"]),
+    ]
+
+
+class LambdaApi:
+    def __init__(self, state: ControlState) -> None:
+        self.state = state
+        self.registry = state.registry
+
+    def endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            request_id = str(uuid.uuid4())
+            try:
+                caller = await authenticate(request, self.registry)
+                response = await handler(request, caller)
+            except LambdaError as exc:
+                return exc.response(request_id)
+            response.headers["x-amzn-RequestId"] = request_id
+            return response
+
+        return run
+
+    # Resolving the function a request names
+
+    def function(
+        self, request: Request, caller: Caller, *, allow_qualifier: bool = True
+    ) -> tuple[LambdaFunction | None, str | None, str]:
+        """The function named in the path (name, name:qualifier, ARN or partial ARN), the
+        qualifier, and the ARN the request is about (for errors and authorization)."""
+        raw = unquote(request.path_params["name"])
+        region, account = caller.region, caller.identity.account
+        qualifier: str | None = None
+        match = FUNCTION_ARN.match(raw) or PARTIAL_ARN.match(raw)
+        if match:
+            name = match.group("name")
+            account = match.group("account")
+            region = match.groupdict().get("region") or region
+            qualifier = match.group("qualifier")
+        else:
+            name, _, embedded = raw.partition(":")
+            qualifier = embedded or None
+
+        query_qualifier = request.query_params.get("Qualifier")
+        if query_qualifier is not None and qualifier is not None and query_qualifier != qualifier:
+            raise errors.invalid_parameter(
+                "The derived qualifier from the function name does not match the specified "
+                "qualifier."
+            )
+        qualifier = query_qualifier or qualifier
+        arn = f"arn:aws:lambda:{region}:{account}:function:{name}"
+        function = self.registry.functions.get(name)
+        if function is not None and (function.account != account or function.region != region):
+            function = None
+        return function, qualifier, arn
+
+    def url_function(self, request: Request, caller: Caller) -> tuple[LambdaFunction | None, str]:
+        function, qualifier, arn = self.function(request, caller)
+        if qualifier is not None:
+            if qualifier == "$LATEST" or qualifier.isdigit() or not re.match(
+                QUALIFIER_PATTERN, qualifier
+            ):
+                raise errors.validation(
+                    qualifier, "qualifier",
+                    f"Member must satisfy regular expression pattern: {QUALIFIER_PATTERN}",
+                )
+            # Aliases are not modelled yet: every alias is one that does not exist.
+            return None, f"{arn}:{qualifier}"
+        return function, arn
+
+    # Function URL configs
+
+    async def url_config(self, request: Request, caller: Caller) -> Response:
+        function, arn = self.url_function(request, caller)
+        method = request.method
+        action = {
+            "POST": "lambda:CreateFunctionUrlConfig",
+            "GET": "lambda:GetFunctionUrlConfig",
+            "PUT": "lambda:UpdateFunctionUrlConfig",
+            "DELETE": "lambda:DeleteFunctionUrlConfig",
+        }[method]
+        body = await _json_body(request) if method in ("POST", "PUT") else {}
+
+        if function is None:
+            if method in ("POST", "PUT"):
+                raise errors.not_found("Function does not exist")
+            raise errors.not_found()
+
+        context = {}
+        if "AuthType" in body:
+            context["lambda:FunctionUrlAuthType"] = str(body["AuthType"])
+        if method != "POST" and function.url is not None:
+            context.setdefault("lambda:FunctionUrlAuthType", function.url.auth_type)
+        context["lambda:FunctionArn"] = arn
+        authorize(request, self.registry, caller, action, function, arn, context)
+
+        current = self.state.url_config(function)
+        if method == "POST":
+            return self._create(request, function, arn, body, current)
+        if current is None:
+            raise errors.not_found()
+        if method == "GET":
+            return JSONResponse(self._shape(request, function, arn, current, modified=True))
+        if method == "DELETE":
+            self.state.delete_url(function)
+            return Response(status_code=204)
+        auth_type, cors, invoke_mode = _url_fields(body, required=False)
+        updated = self.state.update_url(function, current, auth_type, cors, invoke_mode)
+        shape = self._shape(request, function, arn, updated, modified=True)
+        if not updated.get("invoke_mode_set"):
+            shape.pop("InvokeMode", None)
+        return JSONResponse(shape)
+
+    def _create(
+        self, request: Request, function: LambdaFunction, arn: str, body: dict[str, Any],
+        current: dict[str, Any] | None,
+    ) -> Response:
+        auth_type, cors, invoke_mode = _url_fields(body, required=True)
+        if current is not None:
+            raise errors.conflict(
+                f"Failed to create function url config for [functionArn = {arn}]. "
+                "Error message:  FunctionUrlConfig exists for this Lambda function"
+            )
+        assert auth_type is not None
+        created = self.state.create_url(function, auth_type, cors or None, invoke_mode)
+        shape = self._shape(request, function, arn, created, modified=False)
+        # Create echoes Cors and InvokeMode only when the request sent them.
+        if "Cors" not in body:
+            shape.pop("Cors", None)
+        if "InvokeMode" not in body:
+            shape.pop("InvokeMode", None)
+        return JSONResponse(shape, status_code=201)
+
+    def _shape(
+        self, request: Request, function: LambdaFunction, arn: str, value: dict[str, Any],
+        *, modified: bool,
+    ) -> dict[str, Any]:
+        host = request.headers.get("host", "127.0.0.1:9000")
+        port = host.rsplit(":", 1)[1] if ":" in host else "80"
+        shape: dict[str, Any] = {
+            "FunctionUrl": f"http://{value['url_id']}.lambda-url.{function.region}.localhost:"
+                           f"{port}/",
+            "FunctionArn": arn,
+            "AuthType": value["auth_type"],
+        }
+        if value.get("cors"):
+            shape["Cors"] = value["cors"]
+        shape["CreationTime"] = value["creation_time"]
+        if modified:
+            shape["LastModifiedTime"] = value["last_modified_time"]
+        shape["InvokeMode"] = value.get("invoke_mode") or "BUFFERED"
+        return shape
+
+    async def list_url_configs(self, request: Request, caller: Caller) -> Response:
+        function, qualifier, arn = self.function(request, caller)
+        if function is None or qualifier is not None:
+            raise errors.not_found("Function does not exist")
+        max_items = request.query_params.get("MaxItems")
+        if max_items is not None and (not max_items.isdigit() or not 1 <= int(max_items) <= 50):
+            raise errors.validation(max_items, "maxItems",
+                                    "Member must have value less than or equal to 50")
+        authorize(request, self.registry, caller, "lambda:ListFunctionUrlConfigs", function, arn)
+
+        configs = []
+        current = self.state.url_config(function)
+        if current is not None:
+            configs.append(self._shape(request, function, arn, current, modified=True))
+        start = int(request.query_params.get("Marker") or 0) if (
+            request.query_params.get("Marker") or "0").isdigit() else 0
+        limit = int(max_items) if max_items else 50
+        page = configs[start:start + limit]
+        body: dict[str, Any] = {"FunctionUrlConfigs": page}
+        if start + limit < len(configs):
+            body["NextMarker"] = str(start + limit)
+        return JSONResponse(body)
+
+    # Resource policy
+
+    def policy_function(
+        self, request: Request, caller: Caller
+    ) -> tuple[LambdaFunction, str, str | None]:
+        function, qualifier, arn = self.function(request, caller)
+        if qualifier == "$LATEST":
+            raise errors.invalid_parameter("We currently do not support adding policies for "
+                                           "$LATEST.")
+        if function is None:
+            raise errors.not_found(f"Function not found: {arn}")
+        if qualifier is not None:
+            if qualifier.isdigit():
+                raise errors.not_found(f"Function not found: {arn}:{qualifier}")
+            raise errors.not_found(f"Cannot find alias arn: {arn}:{qualifier}")
+        return function, arn, qualifier
+
+    async def policy(self, request: Request, caller: Caller) -> Response:
+        if request.method == "GET":
+            return await self.get_policy(request, caller)
+        return await self.add_permission(request, caller)
+
+    async def get_policy(self, request: Request, caller: Caller) -> Response:
+        function, qualifier, arn = self.function(request, caller)
+        if function is None or qualifier is not None:
+            raise errors.not_found()
+        authorize(request, self.registry, caller, "lambda:GetPolicy", function, arn)
+
+        current = self.state.policy(function)
+        if current is None:
+            raise errors.not_found()
+        return JSONResponse({"Policy": policy_text(current["statements"]),
+                             "RevisionId": current["revision_id"]})
+
+    async def add_permission(self, request: Request, caller: Caller) -> Response:
+        body = await _json_body(request)
+        statement = build_statement(body, "")  # validate before anything else, as AWS does
+        function, arn, _ = self.policy_function(request, caller)
+        statement["Resource"] = arn
+
+        context = {"lambda:Principal": str(body.get("Principal"))}
+        if "FunctionUrlAuthType" in body:
+            context["lambda:FunctionUrlAuthType"] = str(body["FunctionUrlAuthType"])
+        authorize(request, self.registry, caller, "lambda:AddPermission", function, arn, context)
+
+        current = self.state.policy(function)
+        statements = list(current["statements"]) if current else []
+        revision = body.get("RevisionId")
+        if revision is not None and (current is None or current["revision_id"] != revision):
+            raise errors.precondition_failed()
+        if any(s.get("Sid") == statement["Sid"] for s in statements):
+            raise errors.conflict(
+                f"The statement id ({statement['Sid']}) provided already exists. Please provide "
+                "a new statement id, or remove the existing statement."
+            )
+        statements.append(statement)
+        size = len(policy_text(statements).encode())
+        if size > POLICY_LIMIT:
+            raise LambdaError(400, "PolicyLengthExceededException",
+                              f"The final policy size ({size}) is bigger than the limit "
+                              f"({POLICY_LIMIT}).")
+        self.state.set_statements(function, statements)
+        return JSONResponse({"Statement": json.dumps(statement, separators=(",", ":"))}, 201)
+
+    async def remove_permission(self, request: Request, caller: Caller) -> Response:
+        sid = unquote(request.path_params["sid"])
+        if not REMOVE_STATEMENT_ID.match(sid):
+            raise errors.validation(sid, "statementId",
+                                    "Member must satisfy regular expression pattern: "
+                                    "([a-zA-Z0-9-_.]+)")
+        function, qualifier, arn = self.function(request, caller)
+        if function is None:
+            raise errors.not_found(f"No policy found for: {arn}")
+        if qualifier is not None:
+            raise errors.not_found(f"Cannot find alias arn: {arn}:{qualifier}")
+        authorize(request, self.registry, caller, "lambda:RemovePermission", function, arn,
+                  {})
+
+        current = self.state.policy(function)
+        if current is None:
+            raise errors.not_found("No policy is associated with the given resource.")
+        revision = request.query_params.get("RevisionId")
+        if revision is not None and current["revision_id"] != revision:
+            raise errors.precondition_failed()
+        remaining = [s for s in current["statements"] if s.get("Sid") != sid]
+        if len(remaining) == len(current["statements"]):
+            raise errors.not_found(f"Statement {sid} is not found in resource policy.")
+        self.state.set_statements(function, remaining)
+        return Response(status_code=204)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise LambdaError(400, "SerializationException", "Could not parse request body into "
+                          "json: the body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise LambdaError(400, "SerializationException", "Request body must be a JSON object")
+    return body
+
+
+def _url_fields(
+    body: dict[str, Any], *, required: bool
+) -> tuple[str | None, dict[str, Any] | None, str | None]:
+    auth_type = body.get("AuthType")
+    if auth_type is None and required:
+        raise errors.validation("null", "authType", "Member must not be null")
+    if auth_type is not None and auth_type not in ("NONE", "AWS_IAM"):
+        raise errors.validation(auth_type, "authType",
+                                "Member must satisfy enum value set: [NONE, AWS_IAM]")
+    invoke_mode = body.get("InvokeMode")
+    if invoke_mode is not None and invoke_mode not in ("BUFFERED", "RESPONSE_STREAM"):
+        raise errors.validation(invoke_mode, "invokeMode",
+                                "Member must satisfy enum value set: [RESPONSE_STREAM, BUFFERED]")
+    cors = body.get("Cors")
+    if cors is not None:
+        cors = _validated_cors(cors)
+    return auth_type, cors, invoke_mode
+
+
+def _validated_cors(cors: Any) -> dict[str, Any]:
+    if not isinstance(cors, dict):
+        raise errors.validation(cors, "cors", "Member must be a structure")
+    for method in cors.get("AllowMethods", []):
+        if len(str(method)) > 6:
+            raise errors.validation(cors.get("AllowMethods"), "cors.allowMethods",
+                                    "Member must satisfy constraint: [Member must have length "
+                                    "less than or equal to 6]")
+    max_age = cors.get("MaxAge")
+    if max_age is not None and not (isinstance(max_age, int) and 0 <= max_age <= 86400):
+        raise errors.validation(max_age, "cors.maxAge",
+                                "Member must have value less than or equal to 86400")
+    allowed = ("AllowCredentials", "AllowHeaders", "AllowMethods", "AllowOrigins",
+               "ExposeHeaders", "MaxAge")
+    return {key: cors[key] for key in allowed if key in cors}
+
+
+def build_statement(body: dict[str, Any], resource: str) -> dict[str, Any]:
+    """AddPermission's parameters as the statement AWS stores (spec 7.3), validated."""
+    sid = body.get("StatementId")
+    if not isinstance(sid, str) or not STATEMENT_ID.match(sid):
+        raise errors.validation(sid, "statementId",
+                                "Member must satisfy regular expression pattern: "
+                                "([a-zA-Z0-9-_]+)")
+    action = body.get("Action")
+    if not isinstance(action, str) or not ACTION.match(action):
+        raise errors.validation(action, "action",
+                                "Member must satisfy regular expression pattern: "
+                                "(lambda:[*]|lambda:[a-zA-Z]+|[*])")
+
+    principal = body.get("Principal")
+    statement_principal: Any
+    if principal == "*":
+        statement_principal = "*"
+    elif isinstance(principal, str) and ACCOUNT.match(principal):
+        statement_principal = {"AWS": f"arn:aws:iam::{principal}:root"}
+    elif isinstance(principal, str) and PRINCIPAL_ARN.match(principal):
+        statement_principal = {"AWS": principal}
+    elif isinstance(principal, str) and SERVICE_PRINCIPAL.match(principal):
+        statement_principal = {"Service": principal}
+    else:
+        raise errors.invalid_parameter(
+            "The provided principal was invalid. Please check the principal and try again."
+        )
+
+    url_auth_type = body.get("FunctionUrlAuthType")
+    if url_auth_type is not None:
+        if action.lower() != "lambda:invokefunctionurl":
+            raise errors.invalid_parameter(
+                "FunctionUrlAuthType is only supported for lambda:InvokeFunctionUrl action"
+            )
+        if url_auth_type not in ("NONE", "AWS_IAM"):
+            raise errors.validation(url_auth_type, "functionUrlAuthType",
+                                    "Member must satisfy enum value set: [NONE, AWS_IAM]")
+    via_url = body.get("InvokedViaFunctionUrl")
+    if via_url is not None and action.lower() != "lambda:invokefunction":
+        raise errors.invalid_parameter(
+            "InvokedViaFunctionUrl is only supported for lambda:InvokeFunction action"
+        )
+    source_account = body.get("SourceAccount")
+    if source_account is not None and not ACCOUNT.match(str(source_account)):
+        raise errors.validation(source_account, "sourceAccount",
+                                "Member must satisfy regular expression pattern: \\d{12}")
+    org_id = body.get("PrincipalOrgID")
+    if org_id is not None and not ORG_ID.match(str(org_id)):
+        raise errors.validation(org_id, "principalOrgID",
+                                "Member must satisfy regular expression pattern: "
+                                "^o-[a-z0-9]{10,32}$")
+
+    string_equals: dict[str, str] = {}
+    if source_account is not None:
+        string_equals["AWS:SourceAccount"] = str(source_account)
+    if url_auth_type is not None:
+        string_equals["lambda:FunctionUrlAuthType"] = url_auth_type
+    if org_id is not None:
+        string_equals["aws:PrincipalOrgID"] = str(org_id)
+    if body.get("EventSourceToken") is not None:
+        string_equals["lambda:EventSourceToken"] = str(body["EventSourceToken"])
+    condition: dict[str, Any] = {}
+    if string_equals:
+        condition["StringEquals"] = string_equals
+    if body.get("SourceArn") is not None:
+        condition["ArnLike"] = {"AWS:SourceArn": str(body["SourceArn"])}
+    if via_url is True:
+        condition["Bool"] = {"lambda:InvokedViaFunctionUrl": "true"}
+
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": statement_principal,
+        "Action": action,
+        "Resource": resource,
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement

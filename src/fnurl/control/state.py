@@ -1,0 +1,217 @@
+"""Function URL configs and resource policies: the project file, the store, the registry.
+
+Precedence, the same for every object (a function's URL config, a function's policy): the
+last writer wins. At start the project file's definition is used unless the API changed the
+object since the file last changed that definition; an API call always applies and persists.
+So an AddPermission survives restarts, and editing that function's `policy` in the file later
+replaces it again.
+
+Every change is written to the store before it reaches the registry, so the data plane only
+ever serves what is durable, and serves it from the next request on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import string
+import time
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from fnurl import iam
+from fnurl.config import Cors, LoadedProject
+from fnurl.registry import FunctionUrl, LambdaFunction, Registry
+from fnurl.store import Store
+
+URL = "url"
+POLICY = "policy"
+POLICY_LIMIT = 20480
+_URL_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def timestamp() -> str:
+    """Lambda's URL-config timestamps: UTC, nanoseconds, `Z`."""
+    now = time.time_ns()
+    seconds, nanos = divmod(now, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos:09d}Z"
+
+
+def new_url_id() -> str:
+    return "".join(secrets.choice(_URL_ID_ALPHABET) for _ in range(32))
+
+
+def cors_to_api(cors: Cors) -> dict[str, Any]:
+    return {
+        "AllowCredentials": cors.allow_credentials,
+        "AllowHeaders": list(cors.allow_headers),
+        "AllowMethods": list(cors.allow_methods),
+        "AllowOrigins": list(cors.allow_origins),
+        "ExposeHeaders": list(cors.expose_headers),
+        "MaxAge": cors.max_age,
+    }
+
+
+def cors_from_api(cors: dict[str, Any]) -> Cors:
+    return Cors(
+        allow_credentials=bool(cors.get("AllowCredentials", False)),
+        allow_headers=list(cors.get("AllowHeaders", [])),
+        allow_methods=list(cors.get("AllowMethods", [])),
+        allow_origins=list(cors.get("AllowOrigins", [])),
+        expose_headers=list(cors.get("ExposeHeaders", [])),
+        max_age=int(cors.get("MaxAge", 0)),
+    )
+
+
+def _hash(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def policy_document(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Id": "default", "Statement": statements}
+
+
+def policy_text(statements: list[dict[str, Any]]) -> str:
+    return json.dumps(policy_document(statements), separators=(",", ":"))
+
+
+class ControlState:
+    """The mutable half of the registry: URL configs and policies, kept durable."""
+
+    def __init__(self, registry: Registry, store: Store, loaded: LoadedProject) -> None:
+        self.registry = registry
+        self.store = store
+        self._file_urls: dict[str, tuple[dict[str, Any] | None, str]] = {}
+        self._file_policies: dict[str, tuple[dict[str, Any] | None, str]] = {}
+        self._remember_file(loaded)
+        self._seed()
+
+    def _remember_file(self, loaded: LoadedProject) -> None:
+        for name, function in self.registry.functions.items():
+            spec = loaded.project.functions.get(name)
+            url_definition = spec.url.model_dump() if spec is not None and spec.url else None
+            url_value = None
+            if function.url is not None:
+                now = timestamp()
+                url_value = {
+                    "url_id": function.url.url_id,
+                    "auth_type": function.url.auth_type,
+                    "invoke_mode": function.url.invoke_mode,
+                    "invoke_mode_set": True,
+                    "cors": cors_to_api(function.url.cors) if function.url.cors else None,
+                    "creation_time": now,
+                    "last_modified_time": now,
+                }
+            self._file_urls[name] = (url_value, _hash(url_definition))
+
+            statements = (
+                list(function.policy_document["Statement"]) if function.policy_document else []
+            )
+            policy_value = {"revision_id": str(uuid.uuid4()), "statements": statements}
+            self._file_policies[name] = (policy_value if statements else None, _hash(statements))
+
+    def _seed(self) -> None:
+        for name in self.registry.functions:
+            for kind, definitions in ((URL, self._file_urls), (POLICY, self._file_policies)):
+                file_value, file_hash = definitions[name]
+                row = self.store.get(kind, name)
+                if row is not None and row.file_hash == file_hash:
+                    value = row.value   # unchanged in the file: keep what the store has
+                else:
+                    self.store.put(kind, name, "", file_value, source="file", file_hash=file_hash)
+                    value = file_value
+                self._apply(kind, name, value)
+
+    def _apply(self, kind: str, name: str, value: dict[str, Any] | None) -> None:
+        function = self.registry.functions[name]
+        if kind == URL:
+            if function.url is not None:
+                self.registry.urls.pop(function.url.url_id, None)
+            url = None
+            if value is not None:
+                cors = value.get("cors")
+                url = FunctionUrl(
+                    url_id=value["url_id"],
+                    auth_type=value["auth_type"],
+                    invoke_mode=value.get("invoke_mode") or "BUFFERED",
+                    cors=cors_from_api(cors) if cors else None,
+                )
+            function = replace(function, url=url)
+        else:
+            statements = value["statements"] if value is not None else []
+            document = policy_document(statements) if statements else None
+            policy = None
+            if document is not None:
+                policy = iam.parse_policy(
+                    document, iam.PolicyKind.RESOURCE, name=f"resource policy of {name}"
+                )
+            function = replace(function, resource_policy=policy, policy_document=document)
+
+        self.registry.functions[name] = function
+        if function.url is not None:
+            self.registry.urls[function.url.url_id] = function
+
+    def _write(self, kind: str, name: str, value: dict[str, Any] | None) -> None:
+        definitions = self._file_urls if kind == URL else self._file_policies
+        self.store.put(kind, name, "", value, source="api", file_hash=definitions[name][1])
+        self._apply(kind, name, value)
+
+    # URL configs
+
+    def url_config(self, function: LambdaFunction) -> dict[str, Any] | None:
+        row = self.store.get(URL, function.name)
+        return row.value if row is not None else None
+
+    def create_url(
+        self, function: LambdaFunction, auth_type: str, cors: dict[str, Any] | None,
+        invoke_mode: str | None,
+    ) -> dict[str, Any]:
+        now = timestamp()
+        value = {
+            "url_id": new_url_id(),
+            "auth_type": auth_type,
+            "invoke_mode": invoke_mode or "BUFFERED",
+            "invoke_mode_set": invoke_mode is not None,
+            "cors": cors,
+            "creation_time": now,
+            "last_modified_time": now,
+        }
+        self._write(URL, function.name, value)
+        return value
+
+    def update_url(
+        self, function: LambdaFunction, current: dict[str, Any], auth_type: str | None,
+        cors: dict[str, Any] | None, invoke_mode: str | None,
+    ) -> dict[str, Any]:
+        value = dict(current)
+        if auth_type is not None:
+            value["auth_type"] = auth_type
+        if cors is not None:
+            value["cors"] = cors or None   # Cors: {} clears it
+        if invoke_mode is not None:
+            value["invoke_mode"] = invoke_mode
+            value["invoke_mode_set"] = True
+        value["last_modified_time"] = timestamp()
+        self._write(URL, function.name, value)
+        return value
+
+    def delete_url(self, function: LambdaFunction) -> None:
+        self._write(URL, function.name, None)
+
+    # Resource policy
+
+    def policy(self, function: LambdaFunction) -> dict[str, Any] | None:
+        row = self.store.get(POLICY, function.name)
+        if row is None or row.value is None or not row.value["statements"]:
+            return None
+        return row.value
+
+    def set_statements(self, function: LambdaFunction, statements: list[dict[str, Any]]) -> str:
+        """Replace the policy's statements; returns the new RevisionId."""
+        revision_id = str(uuid.uuid4())
+        value = {"revision_id": revision_id, "statements": statements} if statements else None
+        self._write(POLICY, function.name, value)
+        return revision_id

@@ -1,0 +1,99 @@
+"""Durable state: what the control plane was told, in a SQLite file.
+
+Every object (a function's URL config, a function's resource policy, ...) is one row keyed by
+kind, function and qualifier, holding its JSON value and where it came from: the project file
+("file") or an API call ("api"). A write returns only after SQLite has it on disk (WAL with
+synchronous=FULL), so an acknowledged AddPermission survives a SIGKILL.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+Source = Literal["file", "api"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    kind      TEXT NOT NULL,
+    function  TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    value     TEXT,            -- JSON; NULL when the object was deleted
+    source    TEXT NOT NULL,   -- 'file' or 'api'
+    file_hash TEXT NOT NULL,   -- the project file's definition when this row was written
+    PRIMARY KEY (kind, function, qualifier)
+);
+"""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    value: dict[str, Any] | None
+    source: Source
+    file_hash: str
+
+
+class Store:
+    """A SQLite file of control-plane state (or an in-memory one, for tests)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(
+            str(path) if path is not None else ":memory:",
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        if path is not None:
+            self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: with WAL, NORMAL may lose the last commits on power loss; we promise more.
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def get(self, kind: str, function: str, qualifier: str = "") -> StoredObject | None:
+        row = self._db.execute(
+            "SELECT value, source, file_hash FROM objects "
+            "WHERE kind = ? AND function = ? AND qualifier = ?",
+            (kind, function, qualifier),
+        ).fetchone()
+        if row is None:
+            return None
+        value = json.loads(row[0]) if row[0] is not None else None
+        return StoredObject(value, row[1], row[2])
+
+    def put(
+        self,
+        kind: str,
+        function: str,
+        qualifier: str,
+        value: dict[str, Any] | None,
+        *,
+        source: Source,
+        file_hash: str,
+    ) -> None:
+        text = json.dumps(value, separators=(",", ":")) if value is not None else None
+        self._db.execute(
+            "INSERT INTO objects (kind, function, qualifier, value, source, file_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (kind, function, qualifier) DO UPDATE SET "
+            "value = excluded.value, source = excluded.source, file_hash = excluded.file_hash",
+            (kind, function, qualifier, text, source, file_hash),
+        )
+
+    def items(self, kind: str) -> Iterator[tuple[str, str, StoredObject]]:
+        rows = self._db.execute(
+            "SELECT function, qualifier, value, source, file_hash FROM objects WHERE kind = ? "
+            "ORDER BY function, qualifier",
+            (kind,),
+        ).fetchall()
+        for function, qualifier, value, source, file_hash in rows:
+            decoded = json.loads(value) if value is not None else None
+            yield function, qualifier, StoredObject(decoded, source, file_hash)
