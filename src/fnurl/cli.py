@@ -80,7 +80,7 @@ def serve(
     click.echo(banner(world, path, is_demo, port))
 
     app = create_app(world)
-    control.install(app, state)
+    control.install(app, state, loaded)
     server = uvicorn.Server(
         uvicorn.Config(
             app,

@@ -8,6 +8,7 @@ the same types, backed by the store.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ class Identity:
     boundary: iam.Policy | None
     tags: Mapping[str, str]
     role_arn: str | None = None     # for sessions: aws:PrincipalArn
+    session_policy: iam.Policy | None = None   # the Policy passed to AssumeRole, if any
 
     @property
     def arn(self) -> str:
@@ -57,6 +59,7 @@ class Identity:
 class KeyHolder:
     credential: Credential
     identity: Identity
+    expires_at: float | None = None   # epoch seconds, for temporary credentials
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,11 @@ class Registry:
 
     def credential(self, access_key_id: str) -> Credential | None:
         holder = self.keys.get(access_key_id)
-        return holder.credential if holder else None
+        if holder is None:
+            return None
+        if holder.expires_at is not None and holder.expires_at <= time.time():
+            return None
+        return holder.credential
 
     def identity(self, access_key_id: str) -> Identity | None:
         holder = self.keys.get(access_key_id)

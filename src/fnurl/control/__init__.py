@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from starlette.routing import Route
+
 from fnurl.control.state import ControlState
 
 if TYPE_CHECKING:
+    from fnurl.config import LoadedProject
     from fnurl.gateway import Gateway
 
 
-def install(gateway: Gateway, state: ControlState) -> None:
-    """Serve the Lambda API on the gateway's non-URL hosts."""
+def install(gateway: Gateway, state: ControlState, loaded: LoadedProject) -> None:
+    """Serve the Lambda API and STS on the gateway's non-URL hosts."""
     from fnurl.control.lambda_api import routes
+    from fnurl.control.sts import Sts
 
-    gateway.control.router.routes.extend(routes(state))
+    sts = Sts(state, loaded)
+    gateway.control.router.routes.extend(
+        [*routes(state), Route("/", sts.handle, methods=["POST"])]
+    )
 
 
 __all__ = ["ControlState", "install"]

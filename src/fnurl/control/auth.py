@@ -23,8 +23,8 @@ class Caller:
     service: str
 
 
-async def authenticate(request: Request, registry: Registry) -> Caller:
-    """Verify the request's SigV4 signature; any region, the service the scope names."""
+async def authenticate(request: Request, registry: Registry, service: str = "lambda") -> Caller:
+    """Verify the request's SigV4 signature for `service`, in any region."""
     body = await request.body()
     signed = sigv4.HttpRequest(
         method=request.method,
@@ -36,7 +36,7 @@ async def authenticate(request: Request, registry: Registry) -> Caller:
     try:
         verified = sigv4.verify(
             signed,
-            service="lambda",
+            service=service,
             region=None,
             now=datetime.now(UTC),
             lookup=registry.credential,
@@ -90,6 +90,7 @@ def authorize(
             identity=identity.policies,
             resource=function.resource_policy,
             boundary=identity.boundary,
+            session=identity.session_policy,
             scps=account.scps if account is not None else (),
         ),
     )

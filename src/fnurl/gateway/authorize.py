@@ -96,6 +96,7 @@ def authorize_url_call(
             identity=identity.policies,
             resource=function.resource_policy,
             boundary=identity.boundary,
+            session=identity.session_policy,
             scps=account.scps if account is not None else (),
         )
 

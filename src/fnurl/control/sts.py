@@ -1,0 +1,331 @@
+"""An STS subset on the control endpoint: GetCallerIdentity, AssumeRole, GetSessionToken.
+
+Query-protocol requests (form-encoded POSTs, as boto3 and the CLI send them), XML replies and
+XML errors in STS's shapes. Temporary keys start with ASIA, expire, and work only together
+with their session token. Issued sessions are kept in the store, so a restart does not log
+tests out.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import string
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+from xml.sax.saxutils import escape
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from fnurl import iam
+from fnurl.config import LoadedProject
+from fnurl.control.auth import Caller, authenticate
+from fnurl.control.errors import LambdaError
+from fnurl.control.state import ControlState
+from fnurl.gateway.authorize import principal_context
+from fnurl.registry import Identity, KeyHolder, unique_id
+from fnurl.sigv4 import Credential
+
+NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
+SESSION = "session"
+SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+_KEY_ALPHABET = string.ascii_uppercase + "234567"
+_SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
+
+auth_log = logging.getLogger("fnurl.auth")
+
+
+class StsError(Exception):
+    def __init__(self, status: int, code: str, message: str, kind: str = "Sender") -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.kind = status, code, message, kind
+
+    def response(self, request_id: str) -> Response:
+        body = (
+            f'<ErrorResponse xmlns="{NAMESPACE}">'
+            f"<Error><Type>{self.kind}</Type><Code>{escape(self.code)}</Code>"
+            f"<Message>{escape(self.message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+        return Response(body, status_code=self.status, media_type="text/xml",
+                        headers={"x-amzn-RequestId": request_id})
+
+
+@dataclass(frozen=True)
+class Role:
+    arn: str
+    account: str
+    name: str
+    role_id: str
+    trust_policy: iam.Policy | None
+    policies: tuple[iam.Policy, ...]
+    boundary: iam.Policy | None
+    tags: dict[str, str]
+    max_session_duration: int
+
+
+def roles_of(loaded: LoadedProject) -> dict[str, Role]:
+    roles: dict[str, Role] = {}
+    for account_id, account in loaded.project.accounts.items():
+        for name, role in account.roles.items():
+            arn = f"arn:aws:iam::{account_id}:role{role.path}{name}"
+            owner = f"role {name}"
+            roles[arn] = Role(
+                arn=arn,
+                account=account_id,
+                name=name,
+                role_id=unique_id("AROA", account_id, "role", name),
+                trust_policy=iam.parse_policy(role.trust_policy, iam.PolicyKind.TRUST,
+                                              name=f"trust policy of {owner}")
+                if role.trust_policy is not None else None,
+                policies=tuple(
+                    iam.parse_policy(doc, iam.PolicyKind.IDENTITY,
+                                     name=f"identity policy {index} of {owner}")
+                    for index, doc in enumerate(role.policies)
+                ),
+                boundary=iam.parse_policy(role.permissions_boundary, iam.PolicyKind.BOUNDARY,
+                                          name=f"permissions boundary of {owner}")
+                if role.permissions_boundary is not None else None,
+                tags=dict(role.tags),
+                max_session_duration=role.max_session_duration,
+            )
+    return roles
+
+
+def _random(alphabet: str, length: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+class Sts:
+    def __init__(self, state: ControlState, loaded: LoadedProject) -> None:
+        self.state = state
+        self.registry = state.registry
+        self.roles = roles_of(loaded)
+        self._restore_sessions()
+
+    # Sessions
+
+    def _restore_sessions(self) -> None:
+        now = time.time()
+        for access_key, _, row in self.state.store.items(SESSION):
+            if row.value is not None and row.value["expires_at"] > now:
+                holder = self._holder(access_key, row.value)
+                if holder is not None:
+                    self.registry.keys[access_key] = holder
+
+    def _holder(self, access_key: str, session: dict[str, Any]) -> KeyHolder | None:
+        credential = Credential(access_key, session["secret"], session["token"])
+        if session["type"] == "role":
+            role = self.roles.get(session["role_arn"])
+            if role is None:
+                return None
+            arn = f"arn:aws:sts::{role.account}:assumed-role/{role.name}/{session['name']}"
+            policy = None
+            if session.get("policy"):
+                policy = iam.parse_policy(session["policy"], iam.PolicyKind.SESSION,
+                                          name=f"session policy of {session['name']}")
+            identity = Identity(
+                principal=iam.Principal.from_arn(arn, role.account),
+                account=role.account,
+                name=role.name,
+                user_id=f"{role.role_id}:{session['name']}",
+                policies=role.policies,
+                boundary=role.boundary,
+                tags={**role.tags, **session.get("tags", {})},
+                role_arn=role.arn,
+                session_policy=policy,
+            )
+        else:
+            base = self.registry.identity(session["base_key"])
+            if base is None:
+                return None
+            identity = base
+        return KeyHolder(credential, identity, expires_at=session["expires_at"])
+
+    def _issue(self, session: dict[str, Any]) -> tuple[str, dict[str, Any], KeyHolder]:
+        access_key = "ASIA" + _random(_KEY_ALPHABET, 16)
+        session["secret"] = _random(_SECRET_ALPHABET, 40)
+        session["token"] = "FwoGZXIvYXdzE" + _random(_SECRET_ALPHABET, 200)
+        holder = self._holder(access_key, session)
+        if holder is None:
+            raise StsError(500, "InternalFailure", "the session's principal vanished", "Receiver")
+        # Durable before it is handed out: a restart must not invalidate issued keys.
+        self.state.store.put(SESSION, access_key, "", session, source="api", file_hash="")
+        self.registry.keys[access_key] = holder
+        return access_key, session, holder
+
+    # The endpoint
+
+    async def handle(self, request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        try:
+            try:
+                caller = await authenticate(request, self.registry, service="sts")
+            except LambdaError as exc:
+                raise StsError(exc.status, _sts_code(exc.code), exc.message) from exc
+            parameters = dict(parse_qsl((await request.body()).decode("utf-8", "replace"),
+                                        keep_blank_values=True))
+            parameters.update(request.query_params)
+            action = parameters.get("Action", "")
+            if action == "GetCallerIdentity":
+                result = self.get_caller_identity(caller)
+            elif action == "AssumeRole":
+                result = self.assume_role(request, caller, parameters)
+            elif action == "GetSessionToken":
+                result = self.get_session_token(caller, parameters)
+            else:
+                raise StsError(400, "InvalidAction",
+                               f"Could not find operation {action} for version 2011-06-15")
+        except StsError as exc:
+            return exc.response(request_id)
+        body = (
+            f'<{action}Response xmlns="{NAMESPACE}"><{action}Result>{result}</{action}Result>'
+            f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"
+            f"</{action}Response>"
+        )
+        return Response(body, media_type="text/xml", headers={"x-amzn-RequestId": request_id})
+
+    def get_caller_identity(self, caller: Caller) -> str:
+        identity = caller.identity
+        return (f"<Arn>{escape(identity.arn)}</Arn><UserId>{escape(identity.user_id)}</UserId>"
+                f"<Account>{identity.account}</Account>")
+
+    def assume_role(self, request: Request, caller: Caller, parameters: dict[str, str]) -> str:
+        role_arn = parameters.get("RoleArn", "")
+        name = parameters.get("RoleSessionName", "")
+        if not SESSION_NAME.match(name):
+            raise StsError(400, "ValidationError",
+                           f"1 validation error detected: Value '{name}' at 'roleSessionName' "
+                           "failed to satisfy constraint: Member must satisfy regular "
+                           "expression pattern: [\\w+=,.@-]*")
+        duration = _duration(parameters.get("DurationSeconds"), 3600, 900, 43200)
+        session_policy = parameters.get("Policy")
+        tags = _tags(parameters)
+
+        identity = caller.identity
+        role = self.roles.get(role_arn)
+        denied = StsError(403, "AccessDenied",
+                          f"User: {identity.arn} is not authorized to perform: sts:AssumeRole "
+                          f"on resource: {role_arn}")
+        if role is None or role.trust_policy is None:
+            auth_log.info("sts: %s cannot assume %s: no such role", identity.arn, role_arn)
+            raise denied
+        decision = self._authorize_assume(request, identity, role)
+        if not decision.allowed:
+            auth_log.info("sts: denied %s sts:AssumeRole on %s: %s", identity.arn, role_arn,
+                          decision.reason)
+            raise denied
+        if duration > role.max_session_duration:
+            raise StsError(400, "ValidationError",
+                           "The requested DurationSeconds exceeds the MaxSessionDuration set "
+                           "for this role.")
+        policy_document = None
+        if session_policy:
+            try:
+                iam.parse_policy(session_policy, iam.PolicyKind.SESSION, name="session policy")
+            except iam.PolicyError as exc:
+                raise StsError(400, "MalformedPolicyDocument", str(exc)) from exc
+            policy_document = session_policy
+
+        expires_at = time.time() + duration
+        access_key, session, holder = self._issue({
+            "type": "role", "role_arn": role.arn, "name": name, "policy": policy_document,
+            "tags": tags, "expires_at": expires_at,
+        })
+        packed = f"<PackedPolicySize>{min(100, 6 + len(tags))}</PackedPolicySize>" if (
+            policy_document or tags) else ""
+        return (
+            f"{_credentials_xml(access_key, session, expires_at)}"
+            f"<AssumedRoleUser><AssumedRoleId>{escape(holder.identity.user_id)}</AssumedRoleId>"
+            f"<Arn>{escape(holder.identity.arn)}</Arn></AssumedRoleUser>{packed}"
+        )
+
+    def _authorize_assume(self, request: Request, identity: Identity, role: Role) -> iam.Decision:
+        context = principal_context(identity, self.registry)
+        context["aws:SourceIp"] = request.client.host if request.client else "127.0.0.1"
+        context["aws:SecureTransport"] = "true"
+        context["aws:CurrentTime"] = _iso(time.time())
+        context["aws:EpochTime"] = str(int(time.time()))
+        account = self.registry.accounts.get(identity.account)
+        return iam.evaluate(
+            iam.AuthorizationRequest(
+                principal=identity.principal,
+                action="sts:AssumeRole",
+                resource=role.arn,
+                resource_account=role.account,
+                context=context,
+            ),
+            iam.PolicySet(
+                identity=identity.policies,
+                resource=role.trust_policy,
+                boundary=identity.boundary,
+                session=identity.session_policy,
+                scps=account.scps if account is not None else (),
+            ),
+        )
+
+    def get_session_token(self, caller: Caller, parameters: dict[str, str]) -> str:
+        identity = caller.identity
+        if identity.role_arn is not None:
+            raise StsError(403, "AccessDenied",
+                           "Cannot call GetSessionToken with session credentials")
+        duration = _duration(parameters.get("DurationSeconds"), 43200, 900, 129600)
+        base_key = next(
+            key for key, holder in self.registry.keys.items()
+            if holder.identity is identity and holder.expires_at is None
+        )
+        expires_at = time.time() + duration
+        access_key, session, _ = self._issue({
+            "type": "user", "base_key": base_key, "expires_at": expires_at,
+        })
+        return _credentials_xml(access_key, session, expires_at)
+
+
+def _credentials_xml(access_key: str, session: dict[str, Any], expires_at: float) -> str:
+    return (
+        f"<Credentials><AccessKeyId>{access_key}</AccessKeyId>"
+        f"<SecretAccessKey>{escape(session['secret'])}</SecretAccessKey>"
+        f"<SessionToken>{escape(session['token'])}</SessionToken>"
+        f"<Expiration>{_iso(expires_at)}</Expiration></Credentials>"
+    )
+
+
+def _duration(raw: str | None, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    if raw.isdigit() and low <= int(raw) <= high:
+        return int(raw)
+    bound = f"greater than or equal to {low}" if raw.isdigit() and int(raw) < low else (
+        f"less than or equal to {high}")
+    raise StsError(400, "ValidationError",
+                   f"1 validation error detected: Value '{raw}' at 'durationSeconds' failed to "
+                   f"satisfy constraint: Member must have value {bound}")
+
+
+def _tags(parameters: dict[str, str]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    index = 1
+    while f"Tags.member.{index}.Key" in parameters:
+        tags[parameters[f"Tags.member.{index}.Key"]] = parameters.get(
+            f"Tags.member.{index}.Value", "")
+        index += 1
+    return tags
+
+
+def _sts_code(code: str) -> str:
+    # STS names the generic signature failures without the "Exception" suffix.
+    return {
+        "MissingAuthenticationTokenException": "MissingAuthenticationToken",
+        "UnrecognizedClientException": "InvalidClientTokenId",
+        "InvalidSignatureException": "SignatureDoesNotMatch",
+        "IncompleteSignatureException": "IncompleteSignature",
+    }.get(code, code)

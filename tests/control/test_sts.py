@@ -1,0 +1,180 @@
+"""STS on the control endpoint: temporary credentials that work on AWS_IAM URLs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.servers import REPO, Server, sign, start_server
+
+PROJECT = REPO / "tests" / "control" / "project"
+ROLE = "arn:aws:iam::111122223333:role/invoker"
+URL_ID = "hellohellohellohellohellohello01"
+KEYS = {
+    "alice": ("AKIAALICEEXAMPLE0001", "alice-secret"),
+    "bob": ("AKIABOBEXAMPLE000002", "bob-secret"),
+    "carol": ("AKIACAROLEXAMPLE0003", "carol-secret"),
+    "dave": ("AKIADAVEEXAMPLE00004", "dave-secret"),
+}
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    shutil.copytree(PROJECT / "functions", tmp_path / "functions")
+    shutil.copy(PROJECT / "sts.yaml", tmp_path / "fnurl.yaml")
+    return tmp_path
+
+
+@pytest.fixture
+def server(workdir: Path) -> Iterator[Server]:
+    running = start_server(workdir)
+    yield running
+    running.stop()
+
+
+def sts(server: Server, who: str | None = None, **credentials: str) -> Any:
+    if who is not None:
+        credentials = {"aws_access_key_id": KEYS[who][0], "aws_secret_access_key": KEYS[who][1]}
+    return boto3.client("sts", region_name="us-east-1", endpoint_url=server.base, **credentials)
+
+
+def assume(server: Server, who: str = "alice", **extra: Any) -> dict[str, str]:
+    reply = sts(server, who).assume_role(RoleArn=ROLE, RoleSessionName="tests", **extra)
+    credentials: dict[str, str] = reply["Credentials"]
+    return credentials
+
+
+def invoke(server: Server, credentials: dict[str, str], token: str | None = "same") -> int:
+    url = server.path_url(URL_ID, "/")
+    session_token = credentials["SessionToken"] if token == "same" else token
+    headers = sign("GET", url, key=credentials["AccessKeyId"],
+                   secret=credentials["SecretAccessKey"], token=session_token)
+    return httpx.get(url, headers=headers, timeout=30).status_code
+
+
+def test_get_caller_identity(server: Server) -> None:
+    identity = sts(server, "alice").get_caller_identity()
+
+    assert identity["Arn"] == "arn:aws:iam::111122223333:user/alice"
+    assert identity["Account"] == "111122223333"
+    assert identity["UserId"].startswith("AIDA")
+
+
+def test_assume_role_and_call_a_url(server: Server) -> None:
+    reply = sts(server, "alice").assume_role(RoleArn=ROLE, RoleSessionName="tests")
+    credentials = reply["Credentials"]
+
+    assert credentials["AccessKeyId"].startswith("ASIA")
+    assert reply["AssumedRoleUser"]["Arn"] == (
+        "arn:aws:sts::111122223333:assumed-role/invoker/tests")
+    assert reply["AssumedRoleUser"]["AssumedRoleId"].startswith("AROA")
+    assert reply["AssumedRoleUser"]["AssumedRoleId"].endswith(":tests")
+    assert invoke(server, credentials) == 200
+
+    session = sts(server, aws_access_key_id=credentials["AccessKeyId"],
+                  aws_secret_access_key=credentials["SecretAccessKey"],
+                  aws_session_token=credentials["SessionToken"]).get_caller_identity()
+    assert session["Arn"] == "arn:aws:sts::111122223333:assumed-role/invoker/tests"
+
+
+def test_the_session_token_is_required(server: Server) -> None:
+    credentials = assume(server)
+
+    assert invoke(server, credentials, token=None) == 403
+    assert invoke(server, credentials, token="wrong") == 403
+
+
+def test_authorizer_block_for_a_role_session(server: Server) -> None:
+    credentials = assume(server)
+    url = server.path_url(URL_ID, "/")
+    headers = sign("GET", url, key=credentials["AccessKeyId"],
+                   secret=credentials["SecretAccessKey"], token=credentials["SessionToken"])
+    event = httpx.get(url, headers=headers, timeout=30).json()
+
+    iam = event["requestContext"]["authorizer"]["iam"]
+    assert iam["accessKey"] == credentials["AccessKeyId"]
+    assert iam["userArn"] == "arn:aws:sts::111122223333:assumed-role/invoker/tests"
+    assert iam["callerId"] == iam["userId"] and iam["userId"].endswith(":tests")
+    assert "x-amz-security-token" in event["headers"]
+
+
+@pytest.mark.parametrize(
+    ("who", "allowed", "why"),
+    [
+        ("alice", True, "same account: trust names the account, identity allows"),
+        ("bob", False, "same account: trust names the account, no identity policy"),
+        ("carol", True, "cross account: trust names carol and her identity allows"),
+        ("dave", False, "cross account: identity allows but the trust policy does not"),
+    ],
+)
+def test_who_may_assume(server: Server, who: str, allowed: bool, why: str) -> None:
+    client = sts(server, who)
+    if allowed:
+        client.assume_role(RoleArn=ROLE, RoleSessionName="s1")
+        return
+    with pytest.raises(ClientError) as caught:
+        client.assume_role(RoleArn=ROLE, RoleSessionName="s1")
+    assert caught.value.response["Error"]["Code"] == "AccessDenied", why
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_session_policy_and_tags_apply(server: Server) -> None:
+    narrow = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "lambda:InvokeFunctionUrl", "Resource": "*"}]})
+    assert invoke(server, assume(server, Policy=narrow)) == 403
+
+    retagged = assume(server, Tags=[{"Key": "team", "Value": "search"}])
+    assert invoke(server, retagged) == 403
+
+
+def test_assume_role_validation(server: Server) -> None:
+    client = sts(server, "alice")
+    for kwargs, code in (
+        ({"DurationSeconds": 10800}, "ValidationError"),
+        ({"Policy": '{"Statement": "nope"}'}, "MalformedPolicyDocument"),
+    ):
+        with pytest.raises(ClientError) as caught:
+            client.assume_role(RoleArn=ROLE, RoleSessionName="valid", **kwargs)
+        assert caught.value.response["Error"]["Code"] == code
+
+
+def test_get_session_token(server: Server) -> None:
+    credentials = sts(server, "alice").get_session_token()["Credentials"]
+
+    identity = sts(server, aws_access_key_id=credentials["AccessKeyId"],
+                   aws_secret_access_key=credentials["SecretAccessKey"],
+                   aws_session_token=credentials["SessionToken"]).get_caller_identity()
+    assert identity["Arn"] == "arn:aws:iam::111122223333:user/alice"
+
+
+def test_unknown_key_and_unsigned(server: Server) -> None:
+    with pytest.raises(ClientError) as caught:
+        sts(server, aws_access_key_id="AKIANOBODYEXAMPLE999",
+            aws_secret_access_key="x").get_caller_identity()
+    assert caught.value.response["Error"]["Code"] == "InvalidClientTokenId"
+
+    response = httpx.post(server.base + "/", data={"Action": "GetCallerIdentity"}, timeout=10)
+    assert response.status_code == 403
+    assert b"<Code>MissingAuthenticationToken</Code>" in response.content
+
+
+def test_sessions_survive_a_restart(workdir: Path) -> None:
+    first = start_server(workdir)
+    try:
+        credentials = assume(first)
+    finally:
+        first.stop()
+
+    second = start_server(workdir)
+    try:
+        assert invoke(second, credentials) == 200
+    finally:
+        second.stop()
