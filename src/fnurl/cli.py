@@ -75,7 +75,8 @@ def serve(
     if not ephemeral and (state_dir or not is_demo):
         database = (Path(state_dir) if state_dir else loaded.root / ".fnurl") / "fnurl.db"
     world = registry.build(loaded, demo=is_demo)
-    state = control.ControlState(world, Store(database), loaded)
+    code_root = database.parent / "functions" if database is not None else None
+    state = control.ControlState(world, Store(database), loaded, code_root)
     logs.configure(log_level)
     click.echo(banner(world, path, is_demo, port))
 

@@ -61,20 +61,34 @@ def authorize(
     registry: Registry,
     caller: Caller,
     action: str,
-    function: LambdaFunction,
+    function: LambdaFunction | None,
     resource: str,
     extra_context: dict[str, str] | None = None,
 ) -> None:
-    """Raise AccessDeniedException unless IAM allows `action` on `resource` for the caller."""
+    """Raise AccessDeniedException unless IAM allows `action` on `resource` for the caller.
+
+    `function` is None for account-wide actions (ListFunctions): no resource policy applies.
+    """
     identity = caller.identity
     headers = request.headers
-    context = request_context(
-        function,
-        source_ip=request.client.host if request.client else "127.0.0.1",
-        user_agent=headers.get("user-agent"),
-        referer=headers.get("referer"),
-        now=datetime.now(UTC),
-    )
+    source_ip = request.client.host if request.client else "127.0.0.1"
+    now = datetime.now(UTC)
+    if function is not None:
+        context = request_context(
+            function,
+            source_ip=source_ip,
+            user_agent=headers.get("user-agent"),
+            referer=headers.get("referer"),
+            now=now,
+        )
+    else:
+        context = {
+            "aws:SourceIp": source_ip,
+            "aws:SecureTransport": "true",
+            "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "aws:EpochTime": str(int(now.timestamp())),
+            "aws:RequestedRegion": caller.region,
+        }
     context.update(principal_context(identity, registry))
     context.update(extra_context or {})
     account = registry.accounts.get(identity.account)
@@ -83,12 +97,12 @@ def authorize(
             principal=identity.principal,
             action=action,
             resource=resource,
-            resource_account=function.account,
+            resource_account=function.account if function is not None else identity.account,
             context=context,
         ),
         iam.PolicySet(
             identity=identity.policies,
-            resource=function.resource_policy,
+            resource=function.resource_policy if function is not None else None,
             boundary=identity.boundary,
             session=identity.session_policy,
             scps=account.scps if account is not None else (),
@@ -105,7 +119,7 @@ def authorize(
 
 def denial_message(
     identity: Identity, action: str, resource: str, decision: iam.Decision,
-    function: LambdaFunction,
+    function: LambdaFunction | None,
 ) -> str:
     """AWS's wording for a denied API call, naming the layer that blocked it."""
     reason = decision.reason.lower()
@@ -122,7 +136,9 @@ def denial_message(
         why = f"because no service control policy allows the {action} action"
     elif "boundary" in reason:
         why = f"because no permissions boundary allows the {action} action"
-    elif identity.account != function.account and "identity" not in reason:
+    elif function is not None and identity.account != function.account and (
+        "identity" not in reason
+    ):
         why = f"because no resource-based policy allows the {action} action"
     else:
         why = f"because no identity-based policy allows the {action} action"

@@ -56,6 +56,9 @@ def routes(state: ControlState) -> list[Route]:
               methods=["GET", "POST"]),
         Route("/2015-03-31/functions/{name}/policy/{sid}", api.endpoint(api.remove_permission),
               methods=["DELETE"]),
+        Route("/2015-03-31/functions/{name}", api.endpoint(api.get_function), methods=["GET"]),
+        Route("/2015-03-31/functions", api.endpoint(api.functions), methods=["GET", "POST"]),
+        Route("/2015-03-31/functions/", api.endpoint(api.functions), methods=["GET", "POST"]),
     ]
 
 
@@ -76,6 +79,20 @@ class LambdaApi:
             return response
 
         return run
+
+    # Functions
+
+    async def functions(self, request: Request, caller: Caller) -> Response:
+        if request.method == "POST":
+            return await self.state.functions.create(request, caller)
+        return self.state.functions.list(request, caller)
+
+    async def get_function(self, request: Request, caller: Caller) -> Response:
+        function, qualifier, arn = self.function(request, caller)
+        if function is None or qualifier not in (None, "$LATEST"):
+            raise errors.not_found(f"Function not found: {arn}")
+        authorize(request, self.registry, caller, "lambda:GetFunction", function, arn)
+        return self.state.functions.get(function, request)
 
     # Resolving the function a request names
 

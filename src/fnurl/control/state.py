@@ -16,13 +16,16 @@ import hashlib
 import json
 import secrets
 import string
+import tempfile
 import time
 import uuid
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from fnurl import iam
 from fnurl.config import Cors, LoadedProject
+from fnurl.control.functions import Functions
 from fnurl.registry import FunctionUrl, LambdaFunction, Registry
 from fnurl.store import Store
 
@@ -81,9 +84,16 @@ def policy_text(statements: list[dict[str, Any]]) -> str:
 class ControlState:
     """The mutable half of the registry: URL configs and policies, kept durable."""
 
-    def __init__(self, registry: Registry, store: Store, loaded: LoadedProject) -> None:
+    def __init__(
+        self, registry: Registry, store: Store, loaded: LoadedProject,
+        code_root: Path | None = None,
+    ) -> None:
         self.registry = registry
         self.store = store
+        if code_root is None:
+            code_root = Path(tempfile.mkdtemp(prefix="fnurl-functions-"))
+        self.functions = Functions(registry, store, code_root)
+        self.functions.restore()
         self._file_urls: dict[str, tuple[dict[str, Any] | None, str]] = {}
         self._file_policies: dict[str, tuple[dict[str, Any] | None, str]] = {}
         self._remember_file(loaded)
@@ -155,8 +165,12 @@ class ControlState:
             self.registry.urls[function.url.url_id] = function
 
     def _write(self, kind: str, name: str, value: dict[str, Any] | None) -> None:
-        definitions = self._file_urls if kind == URL else self._file_policies
-        self.store.put(kind, name, "", value, source="api", file_hash=definitions[name][1])
+        # Functions created through the API have no file definition: hash "nothing".
+        if kind == URL:
+            file_hash = self._file_urls.get(name, (None, _hash(None)))[1]
+        else:
+            file_hash = self._file_policies.get(name, (None, _hash([])))[1]
+        self.store.put(kind, name, "", value, source="api", file_hash=file_hash)
         self._apply(kind, name, value)
 
     # URL configs

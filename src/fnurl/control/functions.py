@@ -1,0 +1,251 @@
+"""Enough of CreateFunction, GetFunction and ListFunctions for tools that make functions.
+
+A function created through the API is a zip of Python code unpacked under the state
+directory, recorded in the store, and from then on served like one from the project file.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import json
+import re
+import shutil
+import time
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from fnurl.control import errors
+from fnurl.control.auth import Caller, authorize
+from fnurl.control.errors import LambdaError
+from fnurl.registry import LambdaFunction, Registry
+from fnurl.store import Store
+
+FUNCTION = "function"
+FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
+ROLE = re.compile(r"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
+HANDLER = re.compile(r"^[^\s]{1,128}$")
+MAX_ZIP_BYTES = 50 * 1024 * 1024
+
+
+def last_modified(epoch: float) -> str:
+    """FunctionConfiguration.LastModified: milliseconds and a +0000 offset."""
+    millis = int(epoch * 1000) % 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{millis:03d}+0000"
+
+
+def code_sha256(code_dir: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    for path in sorted(p for p in code_dir.rglob("*") if p.is_file()):
+        if "__pycache__" in path.parts:
+            continue
+        data = path.read_bytes()
+        digest.update(path.relative_to(code_dir).as_posix().encode() + b"\0" + data)
+        size += len(data)
+    return base64.b64encode(digest.digest()).decode(), size
+
+
+def configuration(function: LambdaFunction, record: dict[str, Any] | None) -> dict[str, Any]:
+    """The FunctionConfiguration shape, for file-declared and API-created functions."""
+    record = record or {}
+    sha, size = (record["code_sha256"], record["code_size"]) if "code_sha256" in record else (
+        code_sha256(function.code_dir) if function.code_dir.is_dir() else ("", 0))
+    shape: dict[str, Any] = {
+        "FunctionName": function.name,
+        "FunctionArn": function.arn,
+        "Runtime": function.runtime,
+        "Role": record.get("role", f"arn:aws:iam::{function.account}:role/{function.name}-role"),
+        "Handler": function.handler,
+        "CodeSize": size,
+        "Description": record.get("description", ""),
+        "Timeout": function.timeout,
+        "MemorySize": function.memory,
+        "LastModified": record.get("last_modified", last_modified(time.time())),
+        "CodeSha256": sha,
+        "Version": "$LATEST",
+        "TracingConfig": {"Mode": "PassThrough"},
+        "RevisionId": record.get("revision_id", str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                                                function.arn))),
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+        "PackageType": "Zip",
+        "Architectures": ["x86_64"],
+        "EphemeralStorage": {"Size": 512},
+    }
+    if function.environment:
+        shape["Environment"] = {"Variables": dict(function.environment)}
+    return shape
+
+
+class Functions:
+    def __init__(self, registry: Registry, store: Store, code_root: Path) -> None:
+        self.registry = registry
+        self.store = store
+        self.code_root = code_root
+
+    def restore(self) -> None:
+        """Put API-created functions back into the registry (file-declared names win)."""
+        for name, _, row in self.store.items(FUNCTION):
+            if row.value is None or name in self.registry.functions:
+                continue
+            self.registry.functions[name] = self._function(name, row.value)
+
+    def _function(self, name: str, record: dict[str, Any]) -> LambdaFunction:
+        return LambdaFunction(
+            name=name,
+            account=record["account"],
+            region=record["region"],
+            handler=record["handler"],
+            code_dir=self.code_root / name,
+            runtime=record["runtime"],
+            environment=dict(record.get("environment", {})),
+            timeout=int(record.get("timeout", 3)),
+            memory=int(record.get("memory", 128)),
+            reserved_concurrency=None,
+            url=None,
+            resource_policy=None,
+            policy_document=None,
+            tags=dict(record.get("tags", {})),
+        )
+
+    def record(self, name: str) -> dict[str, Any] | None:
+        row = self.store.get(FUNCTION, name)
+        return row.value if row is not None else None
+
+    async def create(self, request: Request, caller: Caller) -> Response:
+        body = await _json(request)
+        name = body.get("FunctionName")
+        if not isinstance(name, str) or not FUNCTION_NAME.match(name):
+            raise errors.validation(name, "functionName",
+                                    "Member must satisfy regular expression pattern: "
+                                    "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)"
+                                    "?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|"
+                                    "[a-zA-Z0-9-_]+))?")
+        role = body.get("Role")
+        if not isinstance(role, str) or not ROLE.match(role):
+            raise errors.validation(role, "role", "Member must satisfy regular expression "
+                                    "pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?"
+                                    "[a-zA-Z_0-9+=,.@\\-_/]+")
+        handler = body.get("Handler")
+        runtime = body.get("Runtime")
+        if not isinstance(handler, str) or not HANDLER.match(handler):
+            raise errors.invalid_parameter("The Handler parameter is required for Zip functions")
+        if not isinstance(runtime, str) or not runtime.startswith("python"):
+            raise errors.invalid_parameter(
+                f"fnurl runs Python handlers only; Runtime {runtime!r} is not supported")
+        code = body.get("Code") or {}
+        if "ZipFile" not in code:
+            raise errors.invalid_parameter(
+                "fnurl accepts Code.ZipFile only (S3 locations and images are not supported)")
+
+        account, region = caller.identity.account, caller.region
+        arn = f"arn:aws:lambda:{region}:{account}:function:{name}"
+        placeholder = self._function(name, {"account": account, "region": region,
+                                            "handler": handler, "runtime": runtime})
+        authorize(request, self.registry, caller, "lambda:CreateFunction", placeholder, arn)
+        if name in self.registry.functions:
+            raise errors.conflict(f"Function already exist: {name}")
+
+        target = self.code_root / name
+        _unzip(code["ZipFile"], target)
+        sha, size = code_sha256(target)
+        environment = (body.get("Environment") or {}).get("Variables") or {}
+        record = {
+            "account": account, "region": region, "handler": handler, "runtime": runtime,
+            "role": role, "description": str(body.get("Description", "")),
+            "timeout": int(body.get("Timeout", 3)), "memory": int(body.get("MemorySize", 128)),
+            "environment": {str(k): str(v) for k, v in environment.items()},
+            "tags": dict(body.get("Tags") or {}), "code_sha256": sha, "code_size": size,
+            "last_modified": last_modified(time.time()), "revision_id": str(uuid.uuid4()),
+        }
+        self.store.put(FUNCTION, name, "", record, source="api", file_hash="")
+        function = self._function(name, record)
+        self.registry.functions[name] = function
+        return JSONResponse(configuration(function, record), status_code=201)
+
+    def get(self, function: LambdaFunction, request: Request) -> Response:
+        record = self.record(function.name)
+        body: dict[str, Any] = {
+            "Configuration": configuration(function, record),
+            "Code": {"RepositoryType": "S3",
+                     "Location": f"file://{function.code_dir}"},
+        }
+        if function.tags:
+            body["Tags"] = dict(function.tags)
+        if function.reserved_concurrency is not None:
+            body["Concurrency"] = {"ReservedConcurrentExecutions": function.reserved_concurrency}
+        return JSONResponse(body)
+
+    def list(self, request: Request, caller: Caller) -> Response:
+        authorize(request, self.registry, caller, "lambda:ListFunctions", None, "*")
+        account, region = caller.identity.account, caller.region
+        names = sorted(
+            name for name, f in self.registry.functions.items()
+            if f.account == account and f.region == region
+        )
+        marker = request.query_params.get("Marker")
+        start = int(marker) if marker and marker.isdigit() else 0
+        raw_max = request.query_params.get("MaxItems")
+        limit = min(50, int(raw_max)) if raw_max and raw_max.isdigit() and int(raw_max) else 50
+        page = names[start:start + limit]
+        body: dict[str, Any] = {
+            "Functions": [configuration(self.registry.functions[n], self.record(n))
+                          for n in page]
+        }
+        if start + limit < len(names):
+            body["NextMarker"] = str(start + limit)
+        return JSONResponse(body)
+
+
+def _unzip(encoded: Any, target: Path) -> None:
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, TypeError, ValueError) as exc:
+        raise errors.invalid_parameter("Could not unzip uploaded file. Please check your file, "
+                                       "then try to upload again.") from exc
+    if len(data) > MAX_ZIP_BYTES:
+        raise LambdaError(413, "RequestEntityTooLargeException",
+                          "Request must be smaller than 70167211 bytes for the CreateFunction "
+                          "operation")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise errors.invalid_parameter("Could not unzip uploaded file. Please check your file, "
+                                       "then try to upload again.") from exc
+
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    root = target.resolve()
+    for member in members:
+        destination = (target / member.filename).resolve()
+        # A zip may name paths outside the directory; Lambda would never unpack those.
+        if not destination.is_relative_to(root):
+            shutil.rmtree(target)
+            raise errors.invalid_parameter("Could not unzip uploaded file. Please check your "
+                                           "file, then try to upload again.")
+        if member.is_dir():
+            destination.mkdir(parents=True, exist_ok=True)
+        else:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(archive.read(member))
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError as exc:
+        raise LambdaError(400, "SerializationException", "Could not parse request body into "
+                          "json") from exc
+    if not isinstance(body, dict):
+        raise LambdaError(400, "SerializationException", "Request body must be a JSON object")
+    return body

@@ -1,0 +1,114 @@
+"""CreateFunction, GetFunction, ListFunctions: functions made on the fly, then served."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.servers import REPO, Server, start_server
+
+PROJECT = REPO / "tests" / "control" / "project" / "fnurl.yaml"
+ADMIN = ("AKIAADMINEXAMPLE0001", "admin-secret")
+ROLE = "arn:aws:iam::111122223333:role/lambda-role"
+HANDLER = b"import os\ndef handler(event, context):\n    return 'made ' + os.environ['WORD']\n"
+
+
+def zipped(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def lam(server: Server) -> Any:
+    return boto3.client("lambda", region_name="us-east-1", endpoint_url=server.base,
+                        aws_access_key_id=ADMIN[0], aws_secret_access_key=ADMIN[1])
+
+
+def create(client: Any, name: str = "made", files: dict[str, bytes] | None = None) -> Any:
+    return client.create_function(
+        FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+        Code={"ZipFile": zipped(files or {"app.py": HANDLER})},
+        Environment={"Variables": {"WORD": "on the fly"}}, Timeout=5)
+
+
+@pytest.fixture
+def args(tmp_path: Path) -> list[str]:
+    return ["--config", str(PROJECT), "--state-dir", str(tmp_path / "state")]
+
+
+@pytest.fixture
+def server(tmp_path: Path, args: list[str]) -> Iterator[Server]:
+    running = start_server(tmp_path, args)
+    yield running
+    running.stop()
+
+
+def test_create_get_list_and_invoke(server: Server) -> None:
+    client = lam(server)
+    created = create(client)
+    assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
+    assert created["FunctionArn"] == "arn:aws:lambda:us-east-1:111122223333:function:made"
+    assert created["Handler"] == "app.handler" and created["Timeout"] == 5
+    assert created["State"] == "Active" and created["CodeSize"] == len(HANDLER)
+
+    got = client.get_function(FunctionName="made")
+    assert got["Configuration"]["Environment"] == {"Variables": {"WORD": "on the fly"}}
+    names = [f["FunctionName"] for f in client.list_functions()["Functions"]]
+    assert "made" in names and "my-function" in names and "member-function" not in names
+
+    url = client.create_function_url_config(FunctionName="made", AuthType="NONE")["FunctionUrl"]
+    for sid, action, extra in (
+        ("url", "lambda:InvokeFunctionUrl", {"FunctionUrlAuthType": "NONE"}),
+        ("invoke", "lambda:InvokeFunction", {"InvokedViaFunctionUrl": True}),
+    ):
+        client.add_permission(FunctionName="made", StatementId=sid, Action=action,
+                              Principal="*", **extra)
+    host = url.split("//")[1].rstrip("/")
+    response = httpx.get(f"{server.base}/", headers={"Host": host}, timeout=30)
+    assert response.content == b"made on the fly"
+
+
+def test_create_errors(server: Server) -> None:
+    client = lam(server)
+    create(client)
+
+    def code_of(**kwargs: Any) -> str:
+        with pytest.raises(ClientError) as caught:
+            create(client, **kwargs)
+        return str(caught.value.response["Error"]["Code"])
+
+    assert code_of() == "ResourceConflictException"
+    assert code_of(name="escape", files={"../outside.py": b"x"}) == (
+        "InvalidParameterValueException")
+    with pytest.raises(ClientError) as caught:
+        client.create_function(FunctionName="bad", Runtime="python3.12", Role=ROLE,
+                               Handler="app.handler", Code={"ZipFile": b"not a zip"})
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    with pytest.raises(ClientError) as caught:
+        client.get_function(FunctionName="nothing-here")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_created_functions_survive_a_restart(tmp_path: Path, args: list[str]) -> None:
+    first = start_server(tmp_path, args)
+    try:
+        create(lam(first))
+    finally:
+        first.stop()
+
+    second = start_server(tmp_path, args)
+    try:
+        assert lam(second).get_function(FunctionName="made")["Configuration"]["Handler"] == (
+            "app.handler")
+    finally:
+        second.stop()
