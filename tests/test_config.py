@@ -230,3 +230,92 @@ def test_never_matching_principal_is_a_warning(tmp_path: Path) -> None:
     assert len(loaded.warnings) == 1
     assert "functions.hello.policy[0].Principal.AWS" in str(loaded.warnings[0])
     assert "never matches" in str(loaded.warnings[0])
+
+
+ORGANIZATION = """\
+organization:
+  id: o-exampleorg1
+  root_id: r-ab12
+  management_account: "111122223333"
+  scps:
+    - Version: "2012-10-17"
+      Statement: [{Effect: Allow, Action: "*", Resource: "*"}]
+  units:
+    workloads:
+      id: ou-ab12-workload
+      scps:
+        - Version: "2012-10-17"
+          Statement: [{Effect: Allow, Action: "lambda:*", Resource: "*"}]
+      accounts: ["444455556666"]
+      units:
+        payments:
+          accounts: ["555566667777"]
+  account_scps:
+    "555566667777":
+      - Version: "2012-10-17"
+        Statement: [{Effect: Deny, Action: "lambda:DeleteFunction", Resource: "*"}]
+secure_transport: false
+accounts:
+  "111122223333": {}
+  "444455556666": {}
+  "555566667777": {}
+functions:
+  hello:
+    account: "111122223333"
+    handler: app.handler
+    code: ./functions/hello
+"""
+
+
+def test_organization_units_and_per_level_scps_load(tmp_path: Path) -> None:
+    loaded = config.load(write_project(tmp_path, ORGANIZATION))
+    org = loaded.project.organization
+
+    assert org is not None and org.root_id == "r-ab12"
+    assert org.units["workloads"].units["payments"].accounts == ["555566667777"]
+    assert len(org.account_scps["555566667777"]) == 1
+    assert loaded.project.secure_transport is False
+    assert not loaded.warnings
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ('accounts: ["555566667777"]', 'accounts: ["999999999999"]',
+         "organization.units.workloads.units.payments.accounts[0]: account '999999999999' is "
+         "not listed under accounts"),
+        ('accounts: ["555566667777"]', 'accounts: ["444455556666"]',
+         "organization.units.workloads.units.payments.accounts[0]: account 444455556666 is "
+         "already in unit workloads"),
+        ("id: ou-ab12-workload", "id: ou-1",
+         "organization.units.workloads.id: must look like ou-ab12-abcdefgh"),
+        ("root_id: r-ab12", "root_id: root",
+         "organization.root_id: must look like r-ab12 (r- and 4-32 of [0-9a-z])"),
+        ('"555566667777":\n      - Version', '"999999999999":\n      - Version',
+         "organization.account_scps.999999999999: account '999999999999' is not listed"),
+        ("Effect: Deny, Action", "Effect: Denied, Action",
+         "organization.account_scps.555566667777[0].Statement[0].Effect: Syntax errors"),
+        ("        payments:", "        pay/ments:",
+         "organization.units.workloads.units.pay/ments: organizational unit names are 1-128"),
+        ("secure_transport: false", "secure_transport: maybe", "secure_transport: "),
+    ],
+)
+def test_organization_problems_are_located(
+    tmp_path: Path, old: str, new: str, problem: str
+) -> None:
+    assert old in ORGANIZATION
+
+    found = problems(tmp_path, ORGANIZATION.replace(old, new))
+
+    assert any(problem in p for p in found), found
+
+
+def test_scps_on_the_management_account_are_a_warning(tmp_path: Path) -> None:
+    text = ORGANIZATION.replace('management_account: "111122223333"',
+                                'management_account: "555566667777"')
+
+    loaded = config.load(write_project(tmp_path, text))
+
+    assert len(loaded.warnings) == 1
+    assert ("organization.account_scps.555566667777: SCPs do not apply to the management "
+            "account") in str(loaded.warnings[0])

@@ -1,4 +1,5 @@
-"""The `fnurl` command: serve a project's function URLs, check a project file."""
+"""The `fnurl` command: serve a project's function URLs, check a project file, explain and
+simulate IAM decisions."""
 
 from __future__ import annotations
 
@@ -46,6 +47,11 @@ def main() -> None:
               help="Keep state in memory only (the bundled demo always does).")
 @click.option("--log-level", default="info", show_default=True, envvar="FNURL_LOG_LEVEL",
               type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option("--idle-timeout", default=300.0, show_default=True, envvar="FNURL_IDLE_TIMEOUT",
+              type=click.FloatRange(min=0.1), metavar="SECONDS",
+              help="Shut down an execution environment idle for this long.")
+@click.option("--reload/--no-reload", default=True, show_default=True, envvar="FNURL_RELOAD",
+              help="New environments when files under a function's code directory change.")
 def serve(
     config_file: str | None,
     host: str,
@@ -53,12 +59,15 @@ def serve(
     state_dir: str | None,
     ephemeral: bool,
     log_level: str,
+    idle_timeout: float,
+    reload: bool,
 ) -> None:
     """Serve the project's function URLs (and fnurl's own endpoints) on one port."""
     import uvicorn
 
     from fnurl import control
     from fnurl.gateway import create_app
+    from fnurl.runtime.process import ProcessRuntime
     from fnurl.store import Store
 
     path, is_demo = resolve_project(config_file)
@@ -80,7 +89,7 @@ def serve(
     logs.configure(log_level)
     click.echo(banner(world, path, is_demo, port))
 
-    app = create_app(world)
+    app = create_app(world, ProcessRuntime(idle_timeout=idle_timeout, reload=reload))
     control.install(app, state, loaded)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -124,6 +133,99 @@ def check(file: str | None) -> None:
         f"{label}: OK ({len(project.accounts)} accounts, {len(project.functions)} functions, "
         f"{urls} function URLs)"
     )
+
+
+@main.command()
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), envvar="FNURL_CONFIG",
+              help="Project file (default: ./fnurl.yaml, else the bundled demo).")
+@click.option("--function", "function_name", required=True, help="The function called.")
+@click.option("--principal", help="Caller ARN: an IAM user, role, role session or root user.")
+@click.option("--access-key", help="Caller named by an access key id.")
+@click.option("--anonymous", is_flag=True, help="An unsigned caller.")
+@click.option("--action", help="Explain this action on the function instead of a URL call.")
+@click.option("--context", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="Add or replace a condition key; repeat a key for a multivalued one.")
+@click.option("--verbose", "-v", is_flag=True, help="Every statement and context key.")
+def explain(
+    config_file: str | None,
+    function_name: str,
+    principal: str | None,
+    access_key: str | None,
+    anonymous: bool,
+    action: str | None,
+    pairs: tuple[str, ...],
+    verbose: bool,
+) -> None:
+    """Say whether a call would be allowed, and why: the layer, statement and condition."""
+    from fnurl.gateway.authorize import explain_call
+
+    path, is_demo = resolve_project(config_file)
+    try:
+        loaded = config.load(path)
+    except config.ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(1) from exc
+
+    world = registry.build(loaded, demo=is_demo)
+    function = world.functions.get(function_name)
+    if function is None:
+        known = ", ".join(world.functions) or "none"
+        raise click.UsageError(f"no function {function_name!r} in {path} (functions: {known})")
+
+    if sum(map(bool, (principal, access_key, anonymous))) > 1:
+        raise click.UsageError("give only one of --principal, --access-key and --anonymous")
+
+    identity = None
+    if principal is not None:
+        identity = world.principal(principal)
+        if identity is None:
+            known = ", ".join(world.principals) or "none"
+            raise click.UsageError(f"no principal {principal} in {path} (principals: {known})")
+    elif access_key is not None:
+        identity = world.identity(access_key)
+        if identity is None:
+            raise click.UsageError(f"no access key {access_key} in {path}")
+    elif not anonymous and (action or function.url is None or function.url.auth_type != "NONE"):
+        raise click.UsageError("say who calls: --principal ARN, --access-key ID or --anonymous")
+
+    try:
+        _, lines = explain_call(
+            world, function, identity, action=action, context=_context(pairs), verbose=verbose
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+    click.echo("\n".join(lines))
+
+
+def _context(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
+    values: dict[str, list[str]] = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not equals or not key:
+            raise click.UsageError(f"--context takes KEY=VALUE, got {pair!r}")
+        values.setdefault(key, []).append(value)
+    return {key: found[0] if len(found) == 1 else found for key, found in values.items()}
+
+
+@main.command()
+def simulate() -> None:
+    """Decide IAM cases (JSON Lines in the shared cases format) read from stdin.
+
+    Writes one JSON line per case: {"id", "decision", "reasons"}, or {"id", "error"} for a
+    malformed case (and then exits 1).
+    """
+    import json
+
+    from fnurl.iam.simulate import simulate_lines
+
+    failed = False
+    for result in simulate_lines(sys.stdin):
+        failed = failed or "error" in result
+        click.echo(json.dumps(result))
+    if failed:
+        raise SystemExit(1)
 
 
 def host_url(url_id: str, region: str, port: int) -> str:

@@ -27,6 +27,8 @@ ACCOUNT_ID = re.compile(r"^\d{12}$")
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 URL_ID = re.compile(r"^[a-z0-9]{32}$")
 ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
+OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 HANDLER = re.compile(r"^[A-Za-z0-9_./-]+\.[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -64,11 +66,21 @@ class Account(_Strict):
     roles: dict[str, Role] = {}
 
 
+class OrganizationalUnit(_Strict):
+    id: str | None = Field(default=None, pattern=OU_ID.pattern)
+    scps: list[dict[str, Any]] = []
+    accounts: list[str] = []
+    units: dict[str, OrganizationalUnit] = {}
+
+
 class Organization(_Strict):
     id: str = Field(pattern=ORG_ID.pattern)
+    root_id: str | None = Field(default=None, pattern=ROOT_ID.pattern)
     # The management account is not governed by SCPs; every other listed account is.
     management_account: str | None = Field(default=None, pattern=ACCOUNT_ID.pattern)
-    scps: list[dict[str, Any]] = []
+    scps: list[dict[str, Any]] = []     # attached to the root
+    units: dict[str, OrganizationalUnit] = {}
+    account_scps: dict[str, list[dict[str, Any]]] = {}
 
 
 class Cors(_Strict):
@@ -86,6 +98,15 @@ class Cors(_Strict):
             if len(method) > 6:
                 raise ValueError(f"each method is at most 6 characters (AWS limit), got {method!r}")
         return methods
+
+    @field_validator("allow_headers", "expose_headers")
+    @classmethod
+    def _headers_fit_aws_limits(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if len(name) > 1024:
+                raise ValueError(f"each header is at most 1024 characters (AWS limit), got "
+                                 f"{name[:40]!r}...")
+        return names
 
     @field_validator("allow_origins")
     @classmethod
@@ -131,6 +152,7 @@ class Function(_Strict):
 
 class Project(_Strict):
     region: str = DEFAULT_REGION
+    secure_transport: bool = True      # aws:SecureTransport; real URLs are HTTPS-only
     organization: Organization | None = None
     accounts: dict[str, Account] = {}
     functions: dict[str, Function] = {}
@@ -331,8 +353,12 @@ def _pattern_hint(loc: tuple[Any, ...]) -> str:
         "management_account": "must be a 12-digit account id",
         "secret": "must not be empty",
     }
+    if field == "id" and "units" in loc:
+        return "must look like ou-ab12-abcdefgh (ou-, 4-32 of [0-9a-z], -, 8-32 of [a-z0-9])"
     if field == "id" and "organization" in loc:
         return "must look like o-exampleorg1 (o- and 10-32 of [a-z0-9])"
+    if field == "root_id":
+        return "must look like r-ab12 (r- and 4-32 of [0-9a-z])"
     if field == "id" and "access_keys" in loc:
         return "must be an access key id of 16-128 characters [A-Z0-9]"
     return hints.get(field, "has the wrong format")
@@ -353,8 +379,7 @@ def _check_semantics(
 
     org = project.organization
     if org is not None:
-        for index, scp in enumerate(org.scps):
-            _check_policy(problem, ("organization", "scps", index), scp, iam.PolicyKind.SCP)
+        _check_organization(problem, org, project)
 
     seen_keys: dict[str, tuple[Any, ...]] = {}
     for account_id, account_settings in project.accounts.items():
@@ -440,6 +465,59 @@ def _check_semantics(
         )
 
     return project.model_copy(update={"functions": resolved}), problems
+
+
+def _check_organization(problem: Any, org: Organization, project: Project) -> None:
+    base: tuple[Any, ...] = ("organization",)
+    for index, scp in enumerate(org.scps):
+        _check_policy(problem, (*base, "scps", index), scp, iam.PolicyKind.SCP)
+
+    placed: dict[str, str] = {}
+    unit_ids: dict[str, str] = {}
+    for path, names, unit in walk_units(org):
+        where = (*base, *path)
+        if not 1 <= len(names[-1]) <= 128 or "/" in names[-1]:
+            problem(where, "organizational unit names are 1-128 characters without '/'")
+        if unit.id is not None:
+            if unit.id in unit_ids:
+                problem((*where, "id"), f"id {unit.id} is already used by unit "
+                                        f"{unit_ids[unit.id]}")
+            unit_ids[unit.id] = "/".join(names)
+        for index, scp in enumerate(unit.scps):
+            _check_policy(problem, (*where, "scps", index), scp, iam.PolicyKind.SCP)
+        for index, account in enumerate(unit.accounts):
+            if account not in project.accounts:
+                problem((*where, "accounts", index), f"account {account!r} is not listed under "
+                                                     "accounts")
+            elif account in placed:
+                problem((*where, "accounts", index), f"account {account} is already in unit "
+                                                     f"{placed[account]}")
+            placed[account] = "/".join(names)
+
+    for account, scps in org.account_scps.items():
+        where = (*base, "account_scps", account)
+        if account not in project.accounts:
+            problem(where, f"account {account!r} is not listed under accounts")
+        elif account == org.management_account:
+            problem(where, "SCPs do not apply to the management account", warning=True)
+        for index, scp in enumerate(scps):
+            _check_policy(problem, (*where, index), scp, iam.PolicyKind.SCP)
+
+
+def walk_units(
+    org: Organization,
+) -> Iterator[tuple[tuple[str, ...], tuple[str, ...], OrganizationalUnit]]:
+    """Every organizational unit, parents first: its key path, its names from the root, it."""
+    stack: list[tuple[tuple[str, ...], tuple[str, ...], OrganizationalUnit]] = [
+        (("units", name), (name,), unit) for name, unit in reversed(org.units.items())
+    ]
+    while stack:
+        path, names, unit = stack.pop()
+        yield path, names, unit
+        stack += [
+            ((*path, "units", name), (*names, name), child)
+            for name, child in reversed(unit.units.items())
+        ]
 
 
 def _with_resource(statement: dict[str, Any], arn: str) -> dict[str, Any]:

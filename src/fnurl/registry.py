@@ -7,6 +7,8 @@ the same types, backed by the store.
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import hashlib
 import time
 from collections.abc import Mapping, Sequence
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fnurl import iam
-from fnurl.config import Cors, LoadedProject
+from fnurl.config import Cors, LoadedProject, Organization, OrganizationalUnit
 from fnurl.sigv4 import Credential
 
 AuthType = Literal["NONE", "AWS_IAM"]
@@ -99,6 +101,7 @@ class AccountSettings:
     legacy_url_permissions: bool
     scps: tuple[iam.ScpLevel, ...]       # empty when the account is not governed by SCPs
     org_id: str | None
+    org_path: str | None = None          # "o-.../r-.../ou-.../": aws:PrincipalOrgPaths
 
 
 @dataclass
@@ -109,6 +112,8 @@ class Registry:
     urls: dict[str, LambdaFunction]
     region: str
     demo: bool = False
+    principals: dict[str, Identity] = field(default_factory=dict)   # by ARN, keys or not
+    secure_transport: bool = True
 
     def credential(self, access_key_id: str) -> Credential | None:
         holder = self.keys.get(access_key_id)
@@ -124,6 +129,38 @@ class Registry:
 
     def url(self, url_id: str) -> LambdaFunction | None:
         return self.urls.get(url_id)
+
+    def principal(self, arn: str) -> Identity | None:
+        """The caller an ARN names, for `fnurl explain`.
+
+        A user ARN, a role ARN (its `fnurl` session), any session ARN of a role, or the root
+        user of a listed account; None if the project has no such principal.
+        """
+        if arn in self.principals:
+            return self.principals[arn]
+
+        for identity in self.principals.values():
+            if identity.role_arn == arn:
+                return identity
+
+        try:
+            wanted = iam.Principal.from_arn(arn)
+        except ValueError:
+            return None
+
+        if wanted.is_root and wanted.account in self.accounts:
+            assert wanted.account is not None
+            return Identity(wanted, wanted.account, "root", wanted.account, (), None, {})
+
+        for identity in self.principals.values():
+            role = identity.principal
+            same_role = wanted.role_name is not None and role.role_name == wanted.role_name
+            if same_role and role.account == wanted.account:
+                role_id = identity.user_id.partition(":")[0]
+                session = f"{role_id}:{wanted.session_name}"
+                return dataclasses.replace(identity, principal=wanted, user_id=session)
+
+        return None
 
 
 def public_access_statements(function_arn: str) -> list[dict[str, Any]]:
@@ -152,23 +189,28 @@ def build(loaded: LoadedProject, *, demo: bool = False) -> Registry:
     project = loaded.project
     org = project.organization
 
-    org_scps: tuple[iam.ScpLevel, ...] = ()
-    if org is not None and org.scps:
-        policies = tuple(
-            iam.parse_policy(doc, iam.PolicyKind.SCP, name=f"SCP {org.id}#{index}")
-            for index, doc in enumerate(org.scps)
-        )
-        org_scps = (iam.ScpLevel(target=f"root of {org.id}", policies=policies),)
-
+    placement = _org_placement(org) if org is not None else {}
     accounts: dict[str, AccountSettings] = {}
     keys: dict[str, KeyHolder] = {}
+    principals: dict[str, Identity] = {}
     for account_id, account in project.accounts.items():
-        governed = org is not None and account_id != org.management_account
+        levels: tuple[iam.ScpLevel, ...] = ()
+        org_path = None
+        if org is not None:
+            # Accounts in no unit sit directly under the root.
+            levels, org_path = placement.get(account_id, placement[""])
+            where = f"organization.account_scps.{account_id}"
+            own = org.account_scps.get(account_id, [])
+            levels = (*levels, *_scp_level(f"account {account_id}", own, where))
+            if account_id == org.management_account:
+                levels = ()
+
         accounts[account_id] = AccountSettings(
             account_id=account_id,
             legacy_url_permissions=account.legacy_url_permissions,
-            scps=org_scps if governed else (),
+            scps=levels,
             org_id=org.id if org is not None else None,
+            org_path=org_path,
         )
 
         for user_name, user in account.users.items():
@@ -182,6 +224,7 @@ def build(loaded: LoadedProject, *, demo: bool = False) -> Registry:
                 boundary=_boundary(user.permissions_boundary, f"user {user_name}"),
                 tags=dict(user.tags),
             )
+            principals[arn] = identity
             for key in user.access_keys:
                 keys[key.id] = KeyHolder(Credential(key.id, key.secret), identity)
 
@@ -200,6 +243,7 @@ def build(loaded: LoadedProject, *, demo: bool = False) -> Registry:
                 tags=dict(role.tags),
                 role_arn=f"arn:aws:iam::{account_id}:role{role.path}{role_name}",
             )
+            principals[session_arn] = identity
             for key in role.access_keys:
                 keys[key.id] = KeyHolder(Credential(key.id, key.secret), identity)
 
@@ -259,7 +303,60 @@ def build(loaded: LoadedProject, *, demo: bool = False) -> Registry:
         urls=urls,
         region=project.region,
         demo=demo,
+        principals=principals,
+        secure_transport=project.secure_transport,
     )
+
+
+Placement = tuple[tuple[iam.ScpLevel, ...], str]
+
+
+def _org_placement(org: Organization) -> dict[str, Placement]:
+    """SCP levels (root, then each unit) and org path of every account placed in a unit;
+    the key "" holds the root's, for accounts directly under it."""
+    root_id = org.root_id or f"r-{_id_part(org.id, length=4)}"
+    root = (_scp_level(f"root {root_id}", org.scps, "organization.scps"), f"{org.id}/{root_id}/")
+    placement: dict[str, Placement] = {"": root}
+    _place_units(org, org.units, root, "organization", root_id.removeprefix("r-"), placement)
+    return placement
+
+
+def _place_units(
+    org: Organization,
+    units: Mapping[str, OrganizationalUnit],
+    parent: Placement,
+    where: str,
+    root_suffix: str,
+    placement: dict[str, Placement],
+) -> None:
+    for name, unit in units.items():
+        unit_where = f"{where}.units.{name}"
+        unit_id = unit.id or f"ou-{root_suffix}-{_id_part(org.id, unit_where, length=8)}"
+        level = _scp_level(f"OU {name} ({unit_id})", unit.scps, f"{unit_where}.scps")
+        here = ((*parent[0], *level), f"{parent[1]}{unit_id}/")
+        for account_id in unit.accounts:
+            placement[account_id] = here
+        _place_units(org, unit.units, here, unit_where, root_suffix, placement)
+
+
+def _scp_level(target: str, documents: Sequence[Any], where: str) -> tuple[iam.ScpLevel, ...]:
+    # AWS attaches FullAWSAccess to every new root, unit and account; a level the project
+    # file gives no SCPs keeps it, and a level that only allows everything need not be
+    # evaluated.
+    if not documents:
+        return ()
+
+    policies = tuple(
+        iam.parse_policy(doc, iam.PolicyKind.SCP, name=f"{where}[{index}]")
+        for index, doc in enumerate(documents)
+    )
+    return (iam.ScpLevel(target=target, policies=policies),)
+
+
+def _id_part(*parts: str, length: int) -> str:
+    """Stable [a-z2-7] characters for ids the project file leaves out (roots, units)."""
+    digest = hashlib.sha256(":".join(parts).encode()).digest()
+    return base64.b32encode(digest).decode().lower()[:length]
 
 
 def _identity_policies(documents: Sequence[Any], owner: str) -> tuple[iam.Policy, ...]:

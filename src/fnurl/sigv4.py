@@ -10,6 +10,12 @@ Checks run in the order AWS JSON services were seen to apply them: parameters pr
 format, clock skew or expiry, `host` signed, algorithm, credential scope, access key, then
 the signature, then the session token.
 
+After a signature mismatch the verifier tries the canonical forms clients are known to sign
+instead (query unsorted, not re-encoded or encoded twice; path not normalised or not encoded
+again; payload hash of an empty body or UNSIGNED-PAYLOAD; header values not trimmed; one
+value of a repeated header; the host without its port) and names the one that reproduces
+the client's signature in `reason` (docs/signing.md lists them). AWS's answer is unchanged.
+
 Choices where AWS behaviour is unconfirmed for function URLs:
 
 - A presigned URL past `X-Amz-Date + X-Amz-Expires` raises `RequestExpired`
@@ -40,6 +46,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
+from itertools import product
 from typing import Any, ClassVar, Final, Literal
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
@@ -274,11 +281,15 @@ def _trim(value: bytes) -> bytes:
     return value
 
 
-def _canonical_headers(index: dict[bytes, list[bytes]], signed: Sequence[str]) -> str:
+def _trimmed(values: list[bytes]) -> bytes:
+    return _trim(values[0]) if len(values) == 1 else b",".join(map(_trim, values))
+
+
+def _canonical_headers(index: dict[bytes, list[bytes]], signed: Sequence[str],
+                       value_of: Callable[[list[bytes]], bytes] = _trimmed) -> str:
     lines = []
     for name in signed:
-        values = index[name.encode("latin-1")]
-        joined = _trim(values[0]) if len(values) == 1 else b",".join(map(_trim, values))
+        joined = value_of(index[name.encode("latin-1")])
         lines.append(f"{name}:{joined.decode('latin-1')}\n")
     return "".join(lines)
 
@@ -594,7 +605,8 @@ def _payload_hash(request: HttpRequest, index: dict[bytes, list[bytes]], auth: _
     if text != actual:
         raise InvalidSignature(
             "signature mismatch: payload hash of received body differs from declared "
-            "x-amz-content-sha256"
+            f"x-amz-content-sha256 (the {len(request.body)}-byte body changed after signing, "
+            "or the client hashed other bytes)"
         )
     return actual
 
@@ -619,65 +631,164 @@ def _check_token(credential: Credential, token: bytes | None) -> None:
 
 
 # ---------------------------------------------------------------- diagnosis
-# Canonical forms some clients sign instead of SigV4's; tried only after a mismatch, to name
-# the cause in the log.
+# Canonical forms some clients sign instead of SigV4's, tried only after a mismatch to name the
+# cause in the log. Each part of the canonical request has its own variants and every
+# combination is tried, fewest departures from SigV4 first, so the simplest explanation wins.
 
 
-def _path_not_normalised(raw: bytes) -> str:
-    return quote_from_bytes(raw or b"/", safe="/")
+@dataclass(frozen=True, slots=True)
+class _Variant:
+    """One way to write one part of the canonical request; `cause` is empty for SigV4's way."""
+
+    cause: str
+    rule: str
+    text: str
 
 
-def _path_encoded_once(raw: bytes) -> str:
-    # canonical_path encodes after normalising; undo only that second encoding.
-    return unquote_to_bytes(canonical_path(raw)).decode("latin-1")
+def _sigv4(text: str) -> _Variant:
+    return _Variant("", "", text)
 
 
-def _path_as_sent(raw: bytes) -> str:
-    return (raw or b"/").decode("latin-1")
+def _distinct(variants: Iterable[_Variant]) -> list[_Variant]:
+    # Variants that write the same text cannot be told apart: the first one names it.
+    seen: set[str] = set()
+    kept = []
+    for variant in variants:
+        if variant.text not in seen:
+            seen.add(variant.text)
+            kept.append(variant)
+    return kept
 
 
-_PATH_VARIANTS: Final[tuple[tuple[str, Callable[[bytes], str]], ...]] = (
-    ("", canonical_path),
-    ("path not normalised", _path_not_normalised),
-    ("path percent-encoded only once (the S3 rule)", _path_encoded_once),
-    ("path exactly as sent", _path_as_sent),
-)
+def _path_variants(raw: bytes) -> list[_Variant]:
+    right = canonical_path(raw)
+    return _distinct([
+        _sigv4(right),
+        _Variant("path not normalised",
+                 "SigV4 removes '.', '..' and empty segments from the path",
+                 quote_from_bytes(raw or b"/", safe="/")),
+        # Undo only the second encoding: the path normalised but otherwise as sent.
+        _Variant("path not percent-encoded a second time",
+                 "SigV4 percent-encodes the path as sent once more (%20 signs as %2520, '(' "
+                 "as %28); only S3 signs it as sent",
+                 unquote_to_bytes(right).decode("latin-1")),
+        _Variant("path exactly as sent (not normalised, not encoded again)",
+                 "SigV4 normalises the path, then percent-encodes it once more",
+                 (raw or b"/").decode("latin-1")),
+    ])
 
 
-def _query_variants(params: list[_Param], presigned: bool) -> list[tuple[str, str]]:
+def _query_variants(params: list[_Param], presigned: bool) -> list[_Variant]:
     kept = [p for p in params if not (presigned and p.raw_name == _SIGNATURE_PARAM)]
     wire = [p.wire.partition(b"=") for p in kept]
     raw_sorted = sorted((n.decode("latin-1"), v.decode("latin-1")) for n, _, v in wire)
     twice = sorted((quote_from_bytes(n, safe=""), quote_from_bytes(v, safe="")) for n, _, v in wire)
-    return [
-        ("", _join_query(kept, presigned=False)),
-        ("query escapes kept as sent instead of decoded and re-encoded",
-         "&".join(f"{n}={v}" for n, v in raw_sorted)),
-        ("query unsorted, as sent", "&".join(p.wire.decode("latin-1") for p in kept)),
-        ("query escapes percent-encoded twice", "&".join(f"{n}={v}" for n, v in twice)),
+    return _distinct([
+        _sigv4(_join_query(kept, presigned=False)),
+        _Variant("query escapes kept as sent instead of decoded and re-encoded",
+                 "SigV4 decodes each query name and value and encodes it again "
+                 "(space as %20, '/' as %2F, hex in capitals)",
+                 "&".join(f"{n}={v}" for n, v in raw_sorted)),
+        _Variant("query unsorted, as sent", "SigV4 sorts the query by name, then by value",
+                 "&".join(p.wire.decode("latin-1") for p in kept)),
+        _Variant("query escapes percent-encoded twice",
+                 "SigV4 encodes each decoded name and value once: %20 stays %20, not %2520",
+                 "&".join(f"{n}={v}" for n, v in twice)),
+    ])
+
+
+def _ends_trimmed(values: list[bytes]) -> bytes:
+    return b",".join(value.strip(b" \t") for value in values)
+
+
+def _header_variants(index: dict[bytes, list[bytes]], signed: Sequence[str]) -> list[_Variant]:
+    variants = [
+        _sigv4(_canonical_headers(index, signed)),
+        # Ends trimmed first: when no value has spaces at its ends both read the same, and
+        # the narrower cause is the better guess.
+        _Variant("header values with inner runs of spaces kept",
+                 "SigV4 turns each run of spaces inside a header value into one space",
+                 _canonical_headers(index, signed, _ends_trimmed)),
+        _Variant("header values untrimmed",
+                 "SigV4 trims each header value and turns inner runs of spaces into one",
+                 _canonical_headers(index, signed, b",".join)),
     ]
 
+    repeated = [name for name in signed if len(index[name.encode("latin-1")]) > 1]
+    if repeated:
+        names = ", ".join(repeated)
+        rule = "SigV4 signs every value of a repeated header, joined with ','"
+        variants.append(_Variant(f"first value only of repeated {names}", rule,
+                                 _canonical_headers(index, signed, lambda v: _trim(v[0]))))
+        variants.append(_Variant(f"last value only of repeated {names}", rule,
+                                 _canonical_headers(index, signed, lambda v: _trim(v[-1]))))
 
-def _diagnose(request: HttpRequest, params: list[_Param], auth: _Auth, tail: str,
-              sign: Callable[[str], bytes]) -> str:
+    host = _first(index, b"host")
+    if host is not None and "host" in signed:
+        bare, colon, port = host.rpartition(b":")
+        if colon and bare and port.isdigit():
+            variants.append(_Variant(
+                "host without its port",
+                f"the request arrived with Host {host.decode('latin-1')!r}; sign the URL the "
+                "request is sent to",
+                _canonical_headers({**index, b"host": [bare]}, signed),
+            ))
+    return _distinct(variants)
+
+
+def _payload_variants(body: bytes, payload_hash: str) -> list[_Variant]:
+    variants = [_sigv4(payload_hash)]
+    if body:
+        variants.append(_Variant(
+            "payload hash of an empty body",
+            f"the request carries {len(body)} bytes: the body changed after signing, or the "
+            "signer was not given it",
+            EMPTY_SHA256,
+        ))
+    variants.append(_Variant(
+        "payload hash UNSIGNED-PAYLOAD",
+        "a function URL needs the SHA-256 of the body (UNSIGNED-PAYLOAD is S3's presigning "
+        "form)",
+        UNSIGNED_PAYLOAD,
+    ))
+    return variants
+
+
+def _departures(combo: tuple[_Variant, ...]) -> int:
+    return sum(1 for variant in combo if variant.cause)
+
+
+def _diagnose(request: HttpRequest, index: dict[bytes, list[bytes]], params: list[_Param],
+              auth: _Auth, payload_hash: str, sign: Callable[[str], bytes]) -> str:
     """Name the canonicalisation the client used when a known non-SigV4 one matches."""
     provided = auth.signature.encode("latin-1")
-    queries = _query_variants(params, auth.form == "query")
-    for path_name, path_of in _PATH_VARIANTS:
-        path = path_of(request.raw_path)
-        for query_name, query in queries:
-            if not path_name and not query_name:
-                continue
-            candidate = f"{request.method}\n{path}\n{query}\n{tail}"
-            if hmac.compare_digest(sign(candidate), provided):
-                causes = " and ".join(name for name in (path_name, query_name) if name)
-                return (
-                    f"signature mismatch: the client signed the {causes}; SigV4 normalises "
-                    "the path and encodes it again, and decodes, re-encodes and sorts the query"
-                )
+    signed = ";".join(auth.signed_headers)
+    parts = (
+        _path_variants(request.raw_path),
+        _query_variants(params, auth.form == "query"),
+        _header_variants(index, auth.signed_headers),
+        _payload_variants(request.body, payload_hash),
+    )
+
+    # The first combination is SigV4's own, which has already failed.
+    combos = sorted(product(*parts), key=_departures)
+    for combo in combos[1:]:
+        path, query, headers, payload = (variant.text for variant in combo)
+        candidate = f"{request.method}\n{path}\n{query}\n{headers}\n{signed}\n{payload}"
+        if hmac.compare_digest(sign(candidate), provided):
+            departures = [variant for variant in combo if variant.cause]
+            causes = " and ".join(variant.cause for variant in departures)
+            rules = "; ".join(variant.rule for variant in departures)
+            return f"signature mismatch: the client signed the {causes}; {rules}"
+
+    # No values in the log: a presigned query carries the session token.
+    path = combos[0][0].text
+    names = sorted({param.name for param in params})
     return (
-        "signature mismatch: the canonical request differs from the client's (method, path, "
-        "query, signed headers or body changed) or the secret key is wrong"
+        "signature mismatch: no known client mistake explains it; the method, path, query, a "
+        "signed header or the body changed after signing, or the secret key is wrong (fnurl "
+        f"signed {request.method} {path[:120]!r}, query names {', '.join(names)[:120] or '-'}, "
+        f"SignedHeaders {signed}, body SHA-256 {payload_hash[:16]}...)"
     )
 
 
@@ -744,11 +855,12 @@ def verify(
     absent = [name for name in auth.signed_headers if name.encode("latin-1") not in index]
     if absent:
         raise InvalidSignature(
-            f"signature mismatch: signed headers absent from the request: {', '.join(absent)}"
+            f"signature mismatch: signed headers absent from the request: {', '.join(absent)} "
+            "(SignedHeaders lists them, but a proxy or the HTTP library dropped them, or the "
+            "client never sent them)"
         )
     payload_hash = _payload_hash(request, index, auth)
 
-    tail = _tail(index, auth.signed_headers, payload_hash)
     scope = f"{date}/{scope_region}/{scope_service}/{TERMINATOR}"
     secret = credential.secret_access_key
 
@@ -758,9 +870,10 @@ def verify(
 
     path = canonical_path(request.raw_path)
     query = _join_query(params, auth.form == "query")
+    tail = _tail(index, auth.signed_headers, payload_hash)
     canonical = f"{request.method}\n{path}\n{query}\n{tail}"
     if not hmac.compare_digest(sign(canonical), auth.signature.encode("latin-1")):
-        raise InvalidSignature(_diagnose(request, params, auth, tail, sign))
+        raise InvalidSignature(_diagnose(request, index, params, auth, payload_hash, sign))
 
     _check_token(credential, auth.token)
     return VerifiedSignature(

@@ -143,6 +143,21 @@ def test_variable_in_resource() -> None:
     assert applies(Action="*", NotResource=pattern, resource=tools)
 
 
+def test_resource_variables_count_only_in_the_resource_part() -> None:
+    """AWS: a variable in Resource works "only in the resource portion of the ARN"."""
+    in_account = "arn:aws:lambda:us-east-1:${aws:PrincipalAccount}:function:*"
+    in_region = "arn:aws:lambda:${aws:RequestedRegion}:111122223333:function:*"
+    context = {"aws:PrincipalAccount": "111122223333", "aws:RequestedRegion": "us-east-1"}
+
+    assert not applies(Action="*", Resource=in_account, context=context)
+    assert not applies(Action="*", Resource=in_region, context=context)
+    assert applies(Action="*", NotResource=in_account, context=context)
+    # Variables in Arn* condition values are not limited to the resource part.
+    condition = {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::${aws:PrincipalAccount}:user/*"}}
+    assert applies(Action="*", Resource="*", Condition=condition,
+                   context={**context, "aws:PrincipalArn": "arn:aws:iam::111122223333:user/a"})
+
+
 def test_variables_need_version_2012_10_17() -> None:
     pattern = "arn:aws:lambda:us-east-1:111122223333:function:${aws:username}-*"
     tools = FUNCTION.replace("my-function", "alice-tools")

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.integration.support import validated
 from tests.servers import Server, send_to_host, sign
 
 CAROL = ("AKIACAROLEXAMPLE0001", "carol-secret")
@@ -25,6 +26,7 @@ def echo(server: Server, path: str = "/", **kwargs: Any) -> dict[str, Any]:
                              timeout=30, **kwargs)
     assert response.status_code == 200, response.text
     seen: dict[str, Any] = response.json()
+    validated(seen["event"])    # every event these tests see also passes Powertools' model
     return seen
 
 
@@ -116,7 +118,7 @@ def test_body_encoding(project_server: Server, content_type: str, body: bytes,
 def test_host_form_keeps_the_path(project_server: Server) -> None:
     uid = url_id(project_server, "echo")
     response = send_to_host(project_server, "GET", uid, "/deep/path?q=1")
-    event = response.json()["event"]
+    event = validated(response.json()["event"])
 
     assert event["rawPath"] == "/deep/path"
     assert event["headers"]["host"] == project_server.host(uid)
@@ -126,13 +128,14 @@ def test_path_form_without_trailing_slash(project_server: Server) -> None:
     uid = url_id(project_server, "echo")
     response = httpx.get(f"{project_server.base}/_fnurl/{uid}", timeout=30)
 
-    assert response.json()["event"]["rawPath"] == "/"
+    assert validated(response.json()["event"])["rawPath"] == "/"
 
 
 def test_request_id_is_shared(project_server: Server) -> None:
     uid = url_id(project_server, "echo")
     response = httpx.get(project_server.path_url(uid), timeout=30)
     seen = response.json()
+    validated(seen["event"])
     request_id = response.headers["x-amzn-requestid"]
 
     assert seen["event"]["requestContext"]["requestId"] == request_id
@@ -171,7 +174,7 @@ def test_aws_iam_event_has_authorizer_and_no_authorization(project_server: Serve
     response = httpx.post(url, headers=headers, content=b'{"k":"v"}', timeout=30)
 
     assert response.status_code == 200, response.text
-    event = response.json()["event"]
+    event = validated(response.json()["event"])
     assert event["requestContext"]["accountId"] == "111122223333"
     iam = event["requestContext"]["authorizer"]["iam"]
     assert list(iam) == ["accessKey", "accountId", "callerId", "cognitoIdentity",

@@ -129,7 +129,7 @@ def _is_worker_of(entry: Path, parent: int) -> bool:
     except OSError:
         return False
     ppid = int(stat.rsplit(")", 1)[1].split()[1])
-    return b"fnurl.runtime.worker" in cmdline and ppid == parent
+    return b"fnurl/runtime/worker.py" in cmdline and ppid == parent
 
 
 def _alive(pid: int) -> bool:

@@ -41,8 +41,8 @@ REFUSED: dict[tuple[str, str], str] = {
     ("awscurl", "get"): "query escapes percent-encoded twice",
     ("awscurl", "odd"): "secret key is wrong",  # no single known variant explains it
     ("curl", "get"): "query unsorted, as sent",
-    ("curl", "odd"): "path exactly as sent and query unsorted",
-    ("httpx-auth", "odd"): "path percent-encoded only once",
+    ("curl", "odd"): "path exactly as sent (not normalised, not encoded again) and query unsorted",
+    ("httpx-auth", "odd"): "path not percent-encoded a second time",
     ("aws-requests-auth", "odd"): "path not normalised and query escapes kept as sent",
     ("botocore", "odd"): "query escapes kept as sent",
 }

@@ -276,7 +276,8 @@ def test_declared_content_sha256_that_differs_from_body_is_refused() -> None:
 
     assert exc.reason == (
         "signature mismatch: payload hash of received body differs from declared "
-        "x-amz-content-sha256"
+        "x-amz-content-sha256 (the 7-byte body changed after signing, or the client hashed "
+        "other bytes)"
     )
 
 

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,13 +23,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fnurl import sigv4
-from fnurl.gateway import errors
+from fnurl.gateway import cors, errors, streaming
 from fnurl.gateway.authorize import authorize_url_call
 from fnurl.gateway.event import Caller, build_event, trace_id
-from fnurl.gateway.response import InvalidReply, map_reply
+from fnurl.gateway.response import JSON_TYPE, STREAM_TYPE, InvalidReply, map_prelude, map_reply
 from fnurl.gateway.routing import UrlRoute, route
 from fnurl.registry import Identity, LambdaFunction, Registry
-from fnurl.runtime import Runtime
+from fnurl.runtime import InvocationError, InvocationResult, Runtime, StreamEvent
 from fnurl.runtime.process import ProcessRuntime, Throttled
 
 Scope = MutableMapping[str, Any]
@@ -133,13 +133,20 @@ class Gateway:
             return errors.unknown_url(request_id)
         outcome.function = function
 
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        if cors.is_preflight(function.url.cors, scope["method"], headers):
+            # Answered by the URL itself: before auth (browsers never sign a preflight) and
+            # without invoking the function.
+            assert function.url.cors is not None
+            outcome.decision = "preflight"
+            return cors.preflight(function.url.cors, headers, request_id)
+
         try:
             body = await _read_body(scope, receive)
         except _TooLarge:
             runtime_log.warning("%s: request body over 6 MB refused", request_id)
             return errors.too_large(request_id)
 
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
         source_ip = (scope.get("client") or ("127.0.0.1", 0))[0]
         identity: Identity | None = None
         access_key = ""
@@ -235,18 +242,27 @@ class Gateway:
                                 request_id, function.name, function.reserved_concurrency)
             return errors.throttled(request_id)
 
+        assert function.url is not None
+        if function.url.invoke_mode == "RESPONSE_STREAM":
+            response = await self._stream_reply(function, result, request_id, scope)
+        else:
+            response = await self._buffered_reply(function, result, request_id, scope)
+        # The URL's CORS headers go on what the function answered, 502s included; the
+        # front end's own refusals (403, 413, 429) get none (unconfirmed on AWS).
+        cors.decorate(function.url.cors, scope["headers"], response.raw_headers)
+        return response
+
+    async def _buffered_reply(
+        self, function: LambdaFunction, result: InvocationResult, request_id: str, scope: Scope
+    ) -> Response:
+        if result.stream is not None:
+            return await self._buffer_stream(function, result.stream, request_id, scope)
         if result.error is not None:
-            trace = "".join(result.error.stack_trace)
-            runtime_log.error("%s: %s failed: %s: %s\n%s", request_id, function.name,
-                              result.error.error_type, result.error.message, trace)
+            self._log_error(function, request_id, result.error)
             return errors.internal_error(request_id)
         assert result.payload is not None
 
-        if len(result.payload) > MAX_RESPONSE_BYTES:
-            runtime_log.error(
-                "%s: %s: Exceeded maximum allowed payload size (%d bytes): reply is %d bytes",
-                request_id, function.name, MAX_RESPONSE_BYTES, len(result.payload),
-            )
+        if not self._fits(function, request_id, len(result.payload)):
             return errors.internal_error(request_id)
         try:
             status, reply_headers, data = map_reply(result.payload)
@@ -254,20 +270,103 @@ class Gateway:
             runtime_log.error("%s: %s returned an invalid reply: %s", request_id,
                               function.name, exc)
             return errors.internal_error(request_id)
+        return self._buffered(status, reply_headers, data, request_id, scope)
 
+    async def _buffer_stream(
+        self,
+        function: LambdaFunction,
+        stream: AsyncGenerator[StreamEvent, None],
+        request_id: str,
+        scope: Scope,
+    ) -> Response:
+        """A streaming handler behind BUFFERED, as AWS treats a Node one (spec section 6)."""
+        prelude, data, size, error = await streaming.collect_stream(stream, MAX_RESPONSE_BYTES)
+        if error is not None:
+            self._log_error(function, request_id, error)
+        if prelude is not None:
+            # The prelude's status and headers are used, and the body is lost.
+            try:
+                status, reply_headers = map_prelude(prelude.fields)
+            except InvalidReply as exc:
+                runtime_log.error("%s: %s streamed an invalid prelude: %s", request_id,
+                                  function.name, exc)
+                return errors.internal_error(request_id)
+            return self._buffered(status, reply_headers, b"", request_id, scope)
+        if error is not None and size == 0:
+            return self._buffered(200, [(b"content-type", JSON_TYPE)], b"", request_id, scope)
+        if not self._fits(function, request_id, size):
+            return errors.internal_error(request_id)
+        return self._buffered(200, [(b"content-type", STREAM_TYPE)], data, request_id, scope)
+
+    async def _stream_reply(
+        self, function: LambdaFunction, result: InvocationResult, request_id: str, scope: Scope
+    ) -> Response:
+        method = scope["method"]
+        error = result.error
+        response: Response | None = None
+        if result.stream is not None:
+            response, error = await streaming.open_stream(
+                result.stream, method=method, request_id=request_id, function=function.name)
+            if response is None and error is None:
+                return errors.internal_error(request_id)   # an invalid prelude
+        elif error is None:
+            # An ordinary handler: its head as a proxy reply, but its whole JSON as the body.
+            assert result.payload is not None
+            if not self._fits(function, request_id, len(result.payload)):
+                return errors.internal_error(request_id)
+            try:
+                status, reply_headers, _ = map_reply(result.payload)
+            except InvalidReply as exc:
+                runtime_log.error("%s: %s returned an invalid reply: %s", request_id,
+                                  function.name, exc)
+                return errors.internal_error(request_id)
+            response = streaming.payload_stream(status, reply_headers, result.payload, method)
+
+        if error is not None:
+            self._log_error(function, request_id, error)
+            response = streaming.error_stream(error, request_id, method)
+        assert response is not None
+        response.raw_headers += self._invocation_headers(request_id, scope)
+        return response
+
+    def _buffered(
+        self, status: int, headers: list[tuple[bytes, bytes]], data: bytes, request_id: str,
+        scope: Scope,
+    ) -> Response:
         if status in (204, 304):
             # HTTP forbids a body here; sending one would corrupt the connection.
             data = b""
         response = Response(b"" if scope["method"] == "HEAD" else data, status_code=status)
         response.raw_headers = [
-            *reply_headers,
+            *headers,
             *([] if status in (204, 304) else [(b"content-length", str(len(data)).encode())]),
+            *self._invocation_headers(request_id, scope),
+        ]
+        return response
+
+    def _invocation_headers(self, request_id: str, scope: Scope) -> list[tuple[bytes, bytes]]:
+        headers = [
             (b"x-amzn-requestid", request_id.encode()),
             (b"x-amzn-trace-id", _response_trace_id().encode()),
         ]
         if _keeps_alive(scope):
-            response.raw_headers.append((b"connection", b"keep-alive"))
-        return response
+            headers.append((b"connection", b"keep-alive"))
+        return headers
+
+    def _fits(self, function: LambdaFunction, request_id: str, size: int) -> bool:
+        if size <= MAX_RESPONSE_BYTES:
+            return True
+        runtime_log.error(
+            "%s: %s: Exceeded maximum allowed payload size (%d bytes): reply is %d bytes",
+            request_id, function.name, MAX_RESPONSE_BYTES, size,
+        )
+        return False
+
+    def _log_error(self, function: LambdaFunction, request_id: str,
+                   error: InvocationError) -> None:
+        trace = "".join(error.stack_trace).rstrip("\n")
+        runtime_log.error("%s: %s failed: %s: %s%s", request_id, function.name,
+                          error.error_type, error.message, f"\n{trace}" if trace else "")
 
 
 class _Outcome:

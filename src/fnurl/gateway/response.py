@@ -1,4 +1,4 @@
-"""Turning a handler's reply into the HTTP response a function URL sends (spec section 3)."""
+"""Turning a handler's reply into the HTTP response a function URL sends (spec sections 3, 6)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import re
 from typing import Any
 
 JSON_TYPE = b"application/json"
+# What a stream without a prelude (or a prelude without Content-Type) is sent as.
+STREAM_TYPE = b"application/octet-stream"
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 # RFC 9110 token characters for a field name; values may not carry CR, LF or NUL.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -78,6 +80,30 @@ def map_reply(payload: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         return 200, [(b"content-type", JSON_TYPE)], compact_json(reply)
 
     status = status_code(reply["statusCode"])
+    headers = proxy_headers(reply, JSON_TYPE)
+    body = reply.get("body")
+    if body is None:
+        data = b""
+    elif isinstance(body, str):
+        data = lenient_b64decode(body) if reply.get("isBase64Encoded") is True else body.encode()
+    else:
+        data = compact_json(body)
+    return status, headers, data
+
+
+def map_prelude(prelude: Any) -> tuple[int, list[tuple[bytes, bytes]]]:
+    """Status and headers from a streaming handler's prelude (spec section 6).
+
+    The prelude carries `statusCode`, `headers` and `cookies` as a proxy reply does; the
+    body is what the handler streams after it.
+    """
+    if not isinstance(prelude, dict):
+        raise InvalidReply(f"the prelude must be an object, got {type(prelude).__name__}")
+    return status_code(prelude.get("statusCode", 200)), proxy_headers(prelude, STREAM_TYPE)
+
+
+def proxy_headers(reply: dict[str, Any], default_type: bytes) -> list[tuple[bytes, bytes]]:
+    """The `headers` then the `cookies` of a proxy reply, as response header lines."""
     headers: list[tuple[bytes, bytes]] = []
     raw_headers = reply.get("headers") or {}
     if not isinstance(raw_headers, dict):
@@ -99,7 +125,7 @@ def map_reply(payload: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         headers.append((lowered.encode("latin-1", "replace"),
                         text.encode("latin-1", "replace")))
     if not has_content_type:
-        headers.append((b"content-type", JSON_TYPE))
+        headers.append((b"content-type", default_type))
 
     cookies = reply.get("cookies") or []
     if not isinstance(cookies, list):
@@ -109,12 +135,4 @@ def map_reply(payload: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         if _BAD_VALUE.search(text):
             raise InvalidReply(f"cookie {text!r} has CR, LF or NUL")
         headers.append((b"set-cookie", text.encode("latin-1", "replace")))
-
-    body = reply.get("body")
-    if body is None:
-        data = b""
-    elif isinstance(body, str):
-        data = lenient_b64decode(body) if reply.get("isBase64Encoded") is True else body.encode()
-    else:
-        data = compact_json(body)
-    return status, headers, data
+    return headers

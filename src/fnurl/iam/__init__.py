@@ -21,6 +21,7 @@ from fnurl.iam.engine import (
 from fnurl.iam.errors import PolicyError
 from fnurl.iam.policy import Policy, PolicyKind, Statement, check_size, parse_policy
 from fnurl.iam.principals import Principal, PrincipalMatch
+from fnurl.iam.trace import PolicyReport, StatementReport
 
 __all__ = [
     "RCP_SUPPORTED_SERVICES",
@@ -29,12 +30,14 @@ __all__ = [
     "Policy",
     "PolicyError",
     "PolicyKind",
+    "PolicyReport",
     "PolicySet",
     "Principal",
     "PrincipalMatch",
     "RequestContext",
     "ScpLevel",
     "Statement",
+    "StatementReport",
     "check_size",
     "evaluate",
     "parse_policy",

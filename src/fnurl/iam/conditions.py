@@ -149,7 +149,7 @@ def _compile_one(
 
         condition = Condition(
             operator_name,
-            key.lower(),
+            key,
             values,
             False,
             if_exists,
@@ -168,7 +168,7 @@ def _compile_one(
             tests.append(test)
 
     condition = Condition(
-        operator_name, key.lower(), values, spec.negated, if_exists, qualifier, tests=tuple(tests)
+        operator_name, key, values, spec.negated, if_exists, qualifier, tests=tuple(tests)
     )
     return condition, dead
 

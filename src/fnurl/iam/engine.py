@@ -15,6 +15,16 @@ from typing import Literal
 from fnurl.iam.context import RequestContext
 from fnurl.iam.policy import ALLOW, Policy, Statement
 from fnurl.iam.principals import FEDERATED_USER, Principal, PrincipalMatch
+from fnurl.iam.trace import (
+    BOUNDARY,
+    IDENTITY,
+    RCP,
+    RESOURCE,
+    SCP,
+    SESSION,
+    PolicyReport,
+    report_statement,
+)
 
 Outcome = Literal["Allow", "ImplicitDeny", "ExplicitDeny"]
 
@@ -93,11 +103,18 @@ class AuthorizationRequest:
 
 @dataclass(frozen=True)
 class Decision:
-    """The outcome, one human line saying why, and the statements that applied."""
+    """The outcome, one human line saying why, and the statements that applied.
+
+    ``blocked_by`` names the layer that denied or lacked the Allow (``identity``,
+    ``resource``, ``boundary``, ``session``, ``scp``, ``rcp``); None for an Allow. ``details``
+    holds every scanned policy, statement by statement, when the evaluation was explained.
+    """
 
     outcome: Outcome
     reason: str
     trace: tuple[str, ...] = ()
+    blocked_by: str | None = None
+    details: tuple[PolicyReport, ...] = ()
 
     @property
     def allowed(self) -> bool:
@@ -122,6 +139,7 @@ class _Scan:
     """What one policy says about the request."""
 
     label: str
+    layer: str
     denies: list[_Hit]
     allows: list[_Hit]
 
@@ -129,7 +147,9 @@ class _Scan:
 class _Evaluation:
     """State of one evaluation: the request, its context, and the trace being collected."""
 
-    def __init__(self, request: AuthorizationRequest, policies: PolicySet) -> None:
+    def __init__(
+        self, request: AuthorizationRequest, policies: PolicySet, *, explain: bool
+    ) -> None:
         self.request = request
         self.policies = policies
         self.principal = request.principal
@@ -137,10 +157,14 @@ class _Evaluation:
         self.context = RequestContext(request.context)
         self.has_boundary = policies.boundary is not None
         self.trace: list[str] = []
+        # Only an explained evaluation pays for the statement-by-statement report.
+        self.reports: list[PolicyReport] | None = [] if explain else None
 
-    def scan(self, policy: Policy, label: str | None = None) -> _Scan:
+    def scan(
+        self, policy: Policy, layer: str, label: str | None = None, level: str | None = None
+    ) -> _Scan:
         label = label or policy.label
-        result = _Scan(label, [], [])
+        result = _Scan(label, layer, [], [])
         for statement in policy.statements:
             found = statement.applies(
                 self.principal,
@@ -156,10 +180,28 @@ class _Evaluation:
             (result.allows if statement.effect == ALLOW else result.denies).append(hit)
             self.trace.append(f"{statement.effect}: {hit.ref}")
 
+        if self.reports is not None:
+            self.reports.append(self._report(policy, label, layer, level))
+
         return result
 
-    def decide(self, outcome: Outcome, reason: str) -> Decision:
-        return Decision(outcome, reason, tuple(self.trace))
+    def _report(self, policy: Policy, label: str, layer: str, level: str | None) -> PolicyReport:
+        statements = tuple(
+            report_statement(
+                statement,
+                self.principal,
+                self.action,
+                self.request.resource,
+                self.context,
+                has_boundary=self.has_boundary,
+            )
+            for statement in policy.statements
+        )
+        return PolicyReport(label, layer, level, statements)
+
+    def decide(self, outcome: Outcome, reason: str, blocked_by: str | None = None) -> Decision:
+        details = tuple(self.reports or ())
+        return Decision(outcome, reason, tuple(self.trace), blocked_by, details)
 
 
 def evaluate(
@@ -167,8 +209,9 @@ def evaluate(
     policies: PolicySet,
     *,
     rcp_services: Collection[str] = RCP_SUPPORTED_SERVICES,
+    explain: bool = False,
 ) -> Decision:
-    """Decide one request the way AWS does.
+    """Decide one request the way AWS does; ``explain`` adds a report of every statement.
 
     1. Any applicable Deny in a policy that bears on the request -> ExplicitDeny.
     2. RCPs (resource side, supported services only) and SCPs (caller side, member accounts):
@@ -179,36 +222,41 @@ def evaluate(
        limits of what that grant can override; across accounts both sides must allow. The
        root user's identity side always allows.
     """
-    run = _Evaluation(request, policies)
+    run = _Evaluation(request, policies, explain=explain)
     principal = request.principal
     caller_policies = not (principal.is_anonymous or principal.is_service)
 
     # Identity-side policies do not exist for anonymous callers and service principals.
     identity = [
-        run.scan(policy, _identity_label(policy, index))
+        run.scan(policy, IDENTITY, _identity_label(policy, index))
         for index, policy in enumerate(policies.identity if caller_policies else ())
     ]
-    resource = run.scan(policies.resource) if policies.resource else None
-    boundary = run.scan(policies.boundary) if policies.boundary and caller_policies else None
-    session = run.scan(policies.session) if policies.session and caller_policies else None
-    scps = _scan_levels(run, policies.scps, "service control policy") if caller_policies else []
+    resource = run.scan(policies.resource, RESOURCE) if policies.resource else None
+    boundary = None
+    if policies.boundary and caller_policies:
+        boundary = run.scan(policies.boundary, BOUNDARY)
+
+    session = None
+    if policies.session and caller_policies:
+        session = run.scan(policies.session, SESSION)
+
+    scps = _scan_levels(run, policies.scps, SCP) if caller_policies else []
     service = request.action.partition(":")[0].lower()
     rcps = []
     if service in rcp_services:
-        rcps = _scan_levels(run, policies.rcps, "resource control policy")
+        rcps = _scan_levels(run, policies.rcps, RCP)
 
     for scan in _all_scans(identity, resource, boundary, session, scps, rcps):
         if scan.denies:
-            return run.decide("ExplicitDeny", _explicit_deny_reason(run, scan.denies[0]))
+            reason = _explicit_deny_reason(run, scan.denies[0])
+            return run.decide("ExplicitDeny", reason, scan.layer)
 
     # AWS attaches RCPFullAWSAccess to every level and it cannot be detached, so the RCP gate
     # always finds its Allow: RCPs act through their Deny statements alone.
     for target, level in scps:
         if not any(scan.allows for scan in level):
-            return run.decide(
-                "ImplicitDeny",
-                f"no service control policy allows {request.action} at level {target}",
-            )
+            reason = f"no service control policy allows {request.action} at level {target}"
+            return run.decide("ImplicitDeny", reason, SCP)
 
     if principal.is_anonymous:
         return _anonymous(run, resource)
@@ -224,13 +272,19 @@ def _identity_label(policy: Policy, index: int) -> str | None:
 
 
 def _scan_levels(
-    run: _Evaluation, levels: Sequence[ScpLevel], kind: str
+    run: _Evaluation, levels: Sequence[ScpLevel], layer: str
 ) -> list[tuple[str, list[_Scan]]]:
+    kind = "service control policy" if layer == SCP else "resource control policy"
     return [
         (
             level.target,
             [
-                run.scan(policy, None if policy.name else f"{kind} #{index} at {level.target}")
+                run.scan(
+                    policy,
+                    layer,
+                    None if policy.name else f"{kind} #{index} at {level.target}",
+                    level.target,
+                )
                 for index, policy in enumerate(level.policies)
             ],
         )
@@ -276,11 +330,13 @@ def _anonymous(run: _Evaluation, resource: _Scan | None) -> Decision:
         return run.decide(
             "ImplicitDeny",
             f"anonymous caller and no resource-based policy: nothing grants {action}",
+            RESOURCE,
         )
 
     return run.decide(
         "ImplicitDeny",
         f'{resource.label} does not grant {action} to anonymous callers (only "*" can)',
+        RESOURCE,
     )
 
 
@@ -292,7 +348,8 @@ def _service(run: _Evaluation, resource: _Scan | None) -> Decision:
         return run.decide("Allow", f"allowed: {grant.ref} grants {action} to {name}")
 
     where = resource.label if resource else "no resource-based policy"
-    return run.decide("ImplicitDeny", f"{where} does not grant {action} to service {name}")
+    reason = f"{where} does not grant {action} to service {name}"
+    return run.decide("ImplicitDeny", reason, RESOURCE)
 
 
 def _caller(
@@ -321,8 +378,8 @@ def _caller(
                 reason = f"allowed: {grant.ref} grants {action} to {grant.match.value}"
                 return run.decide("Allow", reason)
 
-        gap = _caller_gap(run, identity_allow, boundary, session)
-        return run.decide("ImplicitDeny", _same_account_reason(gap, resource, grants))
+        layer, gap = _caller_gap(run, identity_allow, boundary, session)
+        return run.decide("ImplicitDeny", _same_account_reason(gap, resource, grants), layer)
 
     if caller_ok and grants:
         caller_side = _caller_allow_reason(run, identity_allow).removeprefix("allowed: ")
@@ -330,15 +387,17 @@ def _caller(
         return run.decide("Allow", reason)
 
     problems = []
+    blocked_by = RESOURCE
     if not caller_ok:
-        problems.append(_caller_gap(run, identity_allow, boundary, session))
+        blocked_by, gap = _caller_gap(run, identity_allow, boundary, session)
+        problems.append(gap)
 
     if not grants and resource is None:
         problems.append(f"there is no resource-based policy to grant {action} to the caller")
     elif not grants and resource is not None:
         problems.append(f"{resource.label} does not grant {action} to {principal.arn}")
 
-    return run.decide("ImplicitDeny", "cross-account: " + "; ".join(problems))
+    return run.decide("ImplicitDeny", "cross-account: " + "; ".join(problems), blocked_by)
 
 
 def _overrides(match: PrincipalMatch, *, boundary_ok: bool, session_ok: bool) -> bool:
@@ -375,19 +434,21 @@ def _caller_gap(
     identity_allow: _Hit | None,
     boundary: _Scan | None,
     session: _Scan | None,
-) -> str:
-    """Which identity-side layer lacks an Allow (the first one, in evaluation order)."""
+) -> tuple[str, str]:
+    """Which identity-side layer lacks an Allow (the first, in evaluation order), and why."""
     action = run.action
     if identity_allow is None:
-        return f"no identity-based policy allows {action}"
+        return IDENTITY, f"no identity-based policy allows {action}"
 
     if boundary is not None and not boundary.allows:
-        return f"{boundary.label} does not allow {action}"
+        return BOUNDARY, f"{boundary.label} does not allow {action}"
 
     if session is not None and not session.allows:
-        return f"{session.label} does not allow {action}"
+        return SESSION, f"{session.label} does not allow {action}"
 
-    return "a federated-user session without a session policy has no identity-based permissions"
+    return SESSION, (
+        "a federated-user session without a session policy has no identity-based permissions"
+    )
 
 
 def _same_account_reason(gap: str, resource: _Scan | None, grants: list[_Hit]) -> str:

@@ -35,7 +35,7 @@ from fnurl.iam.principals import (
     PrincipalSet,
     parse_principal_element,
 )
-from fnurl.iam.variables import POLICY_VARIABLES_VERSION, tokenize
+from fnurl.iam.variables import POLICY_VARIABLES_VERSION, Text, Token, tokenize
 
 VERSIONS = (POLICY_VARIABLES_VERSION, "2008-10-17")
 ALLOW = "Allow"
@@ -456,7 +456,7 @@ def _resources(
             continue
 
         not_an_arn = f'Resource {value} must be in ARN format or "*".'
-        pattern = arn_pattern(tokenize(value, variables=variables), source=value)
+        pattern = arn_pattern(_resource_tokens(value, variables=variables), source=value)
         if not value.startswith("arn:") or pattern is None:
             raise PolicyError(path, not_an_arn)
 
@@ -468,6 +468,21 @@ def _resources(
         patterns.append(pattern)
 
     return tuple(values), tuple(patterns)
+
+
+def _resource_tokens(value: str, *, variables: bool) -> tuple[Token, ...]:
+    """Tokens of a Resource ARN; variables count only in its resource part.
+
+    AWS documents policy variables in "the part of the ARN that identifies the specific
+    resource (the trailing part)"; in the partition, service, region and account segments
+    ``${...}`` stays literal text, which no real ARN contains.
+    """
+    parts = value.split(":", 5)
+    if not variables or len(parts) < 6:
+        return (Text(value),)
+
+    prefix = ":".join(parts[:5]) + ":"
+    return (Text(prefix), *tokenize(parts[5], variables=True))
 
 
 def _principal(

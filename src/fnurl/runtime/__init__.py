@@ -2,17 +2,19 @@
 
 The gateway only sees `Runtime.invoke`: like Lambda's Invoke API, it hands over the event as
 JSON bytes and gets back the JSON payload the handler returned, or the error Lambda would
-report. How environments are made (worker
-processes today) stays behind this interface.
+report. A handler that returns an iterator streams instead (fnurl's stand-in for
+InvokeWithResponseStream): the result then carries the stream, read as it is produced. How
+environments are made (worker processes today) stays behind this interface.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    # Only for annotations: the worker process imports this package and must start fast.
+    # Only for annotations: this package's types need nothing from the registry at run time.
     from fnurl.registry import LambdaFunction
 
 
@@ -33,11 +35,28 @@ class InvocationError:
 
 
 @dataclass(frozen=True)
+class StreamPrelude:
+    """What a streaming handler yielded first when it was a dict: statusCode, headers, cookies.
+
+    It plays the part of the JSON prelude of Lambda's HTTP integration response stream.
+    """
+
+    fields: Any
+
+
+# A stream yields a prelude (first, at most once), body chunks, and at most one error, last.
+StreamEvent = StreamPrelude | bytes | InvocationError
+
+
+@dataclass(frozen=True)
 class InvocationResult:
     request_id: str
     payload: bytes | None = None       # the handler's reply, serialised to JSON
     error: InvocationError | None = None
     duration_ms: float = 0.0
+    # For a handler that returned an iterator: its output as it comes. Whoever receives it
+    # must read it to the end or `aclose()` it, which waits for the handler to finish.
+    stream: AsyncGenerator[StreamEvent, None] | None = None
 
 
 class Runtime(Protocol):

@@ -1,24 +1,55 @@
-"""The program inside one execution environment (run as `python -m fnurl.runtime.worker`).
+"""The program inside one execution environment.
 
-It imports the handler once (the init phase), then serves one invocation at a time over
-length-prefixed frames on the stdout it was started with. Whatever the handler prints goes to
+The gateway starts it as `python -P <this file>`: a script that imports nothing from fnurl,
+so that a cold start pays only for the interpreter and the handler's own imports. It imports
+the handler once (the init phase), then serves one invocation at a time over length-prefixed
+frames on the stdin and stdout it was started with. Whatever the handler prints goes to
 stderr, where the gateway attributes it to the function and request, as CloudWatch would.
+
+Frames from the gateway: `I` + JSON header + newline + the event. Frames back, each a kind
+byte then a body:
+
+- `R` ready after init: JSON `{"init_ms", "max_rss_kb", "init_error"}`;
+- `M` JSON `{"max_rss_kb"}`, the environment's peak memory, just before every final frame;
+- `P` the reply as JSON (final); `E` Lambda's error document (final);
+- `S` the handler returned an iterator, so a stream follows: `H` the prelude (JSON, at most
+  once, first), `C` body bytes, then `D` (final) or `E` (final, the stream broke).
 """
 
 from __future__ import annotations
 
 import contextlib
-import decimal
 import importlib
 import json
 import os
+import signal
 import struct
 import sys
+import threading
 import time
-import traceback
-from typing import Any, BinaryIO
+from collections.abc import Iterator
+
+# Not `typing.TYPE_CHECKING`: importing typing costs every cold start a few milliseconds.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
 
 HEADER = struct.Struct(">I")
+
+READY = b"R"
+MEMORY = b"M"
+PAYLOAD = b"P"
+ERROR = b"E"
+STREAM = b"S"
+PRELUDE = b"H"
+CHUNK = b"C"
+DONE = b"D"
+INVOKE = b"I"
+
+# Written to stderr after the output of the init phase and of each invocation, so the gateway
+# knows which lines belong to which request and can log END after the handler's last line.
+OUTPUT_MARKER = b"\x00fnurl:output-end\x00\n"
+MEMORY_POLL_SECONDS = 0.01
 
 
 class LambdaContext:
@@ -45,12 +76,68 @@ class LambdaContext:
         sys.stdout.flush()
 
 
-def _send(channel: BinaryIO, kind: bytes, payload: bytes) -> None:
-    channel.write(HEADER.pack(len(payload) + 1) + kind + payload)
+def peak_rss_kb() -> int:
+    """The most resident memory this process has used so far, in kilobytes."""
+    # On Linux getrusage's ru_maxrss keeps the peak of the image before exec (the
+    # gateway's); VmHWM is this program's own.
+    with contextlib.suppress(OSError), open("/proc/self/status", "rb") as status:
+        for line in status:
+            if line.startswith(b"VmHWM:"):
+                return int(line.split()[1])
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # macOS counts bytes, the others kilobytes.
+    return peak // 1024 if sys.platform == "darwin" else peak
+
+
+class MemoryGuard:
+    """The function's `memory` as a limit on the environment's peak resident memory.
+
+    Lambda's cgroup kills an environment that goes over its memory size; here a thread
+    watches the peak while init or an invocation runs and kills the process the same way
+    (SIGKILL), which the gateway reports as Runtime.OutOfMemory.
+    """
+
+    def __init__(self, limit_mb: int) -> None:
+        self.limit_kb = limit_mb * 1024
+        self._busy = threading.Event()
+        threading.Thread(target=self._watch, name="fnurl-memory", daemon=True).start()
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        self._busy.set()
+        try:
+            yield
+        finally:
+            self._busy.clear()
+
+    def check(self) -> int:
+        """The peak so far, in kilobytes; over the limit, the process dies here."""
+        peak = peak_rss_kb()
+        if peak > self.limit_kb:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return peak
+
+    def _watch(self) -> None:
+        while True:
+            self._busy.wait()
+            # Sleep first: most invocations end before the first poll, and their peak is
+            # checked as they finish.
+            time.sleep(MEMORY_POLL_SECONDS)
+            if self._busy.is_set():
+                self.check()
+
+
+def send(channel: BinaryIO, kind: bytes, payload: bytes = b"", *more: bytes) -> None:
+    """Write frames, given as kind and body pairs, and flush once."""
+    for frame_kind, frame_body in zip((kind, *more[::2]), (payload, *more[1::2]), strict=True):
+        channel.write(HEADER.pack(len(frame_body) + 1) + frame_kind)
+        channel.write(frame_body)
     channel.flush()
 
 
-def _receive(channel: BinaryIO) -> bytes | None:
+def receive(channel: BinaryIO) -> bytes | None:
     header = channel.read(HEADER.size)
     if len(header) < HEADER.size:
         return None
@@ -58,47 +145,139 @@ def _receive(channel: BinaryIO) -> bytes | None:
     return channel.read(size)
 
 
-def _error(error_type: str, message: str, stack: list[str] | None = None) -> bytes:
+def error_document(error_type: str, message: str, stack: list[str] | None = None) -> bytes:
     body = {"errorMessage": message, "errorType": error_type, "stackTrace": stack or []}
     return json.dumps(body).encode()
 
 
-def _decimal_default(value: Any) -> Any:
+def exception_document(exc: BaseException) -> bytes:
+    import traceback
+
+    # Lambda's stack leaves out the runtime's own frame, which is this file's.
+    frames = traceback.extract_tb(exc.__traceback__)[1:]
+    sys.stderr.write("".join(traceback.format_exception(exc)))
+    return error_document(type(exc).__name__, str(exc), traceback.format_list(frames))
+
+
+def _json_default(value: Any) -> Any:
     # Lambda's runtime serialises Decimal (common with DynamoDB) as a number.
+    import decimal
+
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def _load_handler(spec: str) -> tuple[Any, bytes | None]:
+def load_handler(spec: str) -> tuple[Any, bytes | None]:
     module_name, _, function_name = spec.rpartition(".")
     module_name = module_name.replace("/", ".")
     try:
         module = importlib.import_module(module_name)
     except SyntaxError as exc:
-        return None, _error(
+        return None, error_document(
             "Runtime.UserCodeSyntaxError",
             f"Syntax error in module '{module_name}': {exc.msg} "
             f"({exc.filename}, line {exc.lineno})",
         )
     except ImportError as exc:
-        return None, _error(
+        return None, error_document(
             "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"
         )
     except Exception as exc:
-        stack = traceback.format_exception(exc)
-        return None, _error(
+        import traceback
+
+        return None, error_document(
             "Runtime.ImportModuleError",
             f"Unable to import module '{module_name}': {type(exc).__name__}: {exc}",
-            stack,
+            traceback.format_exception(exc),
         )
     handler = getattr(module, function_name, None)
     if handler is None:
-        return None, _error(
+        return None, error_document(
             "Runtime.HandlerNotFound",
             f"Handler '{function_name}' missing on module '{module_name}'",
         )
     return handler, None
+
+
+def is_stream(result: Any) -> bool:
+    """Whether a handler's reply is something to stream rather than to serialise.
+
+    Any iterator qualifies (generators, `iter(...)`, open files); JSON cannot serialise one,
+    so no reply that works on Lambda changes meaning.
+    """
+    return isinstance(result, Iterator)
+
+
+def end_output() -> None:
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os.write(2, OUTPUT_MARKER)
+
+
+class Worker:
+    def __init__(self, channel: BinaryIO, guard: MemoryGuard) -> None:
+        self.channel = channel
+        self.guard = guard
+
+    def finish(self, kind: bytes, body: bytes = b"") -> None:
+        # A peak between two polls still counts, as it would against a cgroup limit.
+        peak = self.guard.check()
+        end_output()
+        memory = json.dumps({"max_rss_kb": peak}).encode()
+        send(self.channel, MEMORY, memory, kind, body)
+
+    def invoke(self, handler: Any, event: Any, context: LambdaContext) -> None:
+        with self.guard.watching():
+            try:
+                result = handler(event, context)
+            except Exception as exc:
+                self.finish(ERROR, exception_document(exc))
+                return
+            if is_stream(result):
+                self.stream(result)
+                return
+            try:
+                payload = json.dumps(result, default=_json_default, ensure_ascii=False)
+            except (TypeError, ValueError) as exc:
+                message = f"Unable to marshal response: {exc}"
+                self.finish(ERROR, error_document("Runtime.MarshalError", message))
+                return
+        self.finish(PAYLOAD, payload.encode())
+
+    def stream(self, chunks: Iterator[Any]) -> None:
+        send(self.channel, STREAM)
+        first = True
+        try:
+            for item in chunks:
+                if first and isinstance(item, dict):
+                    prelude = json.dumps(item, default=_json_default, ensure_ascii=False)
+                    send(self.channel, PRELUDE, prelude.encode())
+                elif isinstance(item, str):
+                    send(self.channel, CHUNK, item.encode())
+                elif isinstance(item, bytes | bytearray | memoryview):
+                    send(self.channel, CHUNK, bytes(item))
+                else:
+                    raise TypeError(
+                        f"a streaming handler yields bytes or str (a dict only first, as its "
+                        f"prelude), got {type(item).__name__}"
+                    )
+                first = False
+        except Exception as exc:
+            _close(chunks)
+            self.finish(ERROR, exception_document(exc))
+            return
+        _close(chunks)
+        self.finish(DONE)
+
+
+def _close(chunks: Iterator[Any]) -> None:
+    # A generator stopped early runs its cleanup; a file handed back as the stream is closed.
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            close()
 
 
 def _die_with_the_gateway() -> None:
@@ -106,7 +285,6 @@ def _die_with_the_gateway() -> None:
     if sys.platform != "linux":
         return
     import ctypes
-    import signal
 
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
@@ -128,39 +306,27 @@ def main() -> None:
     sys.path.insert(0, task_root)
     os.chdir(task_root)
 
+    guard = MemoryGuard(int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]))
     started = time.perf_counter()
-    handler, init_error = _load_handler(os.environ["_HANDLER"])
+    with guard.watching():
+        handler, init_error = load_handler(os.environ["_HANDLER"])
     init_ms = (time.perf_counter() - started) * 1000
-    _send(channel_out, b"R", json.dumps({"init_ms": init_ms}).encode())
+    ready = {"init_ms": init_ms, "max_rss_kb": guard.check(), "init_error": bool(init_error)}
+    end_output()
+    send(channel_out, READY, json.dumps(ready).encode())
 
+    worker = Worker(channel_out, guard)
     while True:
-        frame = _receive(channel_in)
+        frame = receive(channel_in)
         if frame is None:
             return
-        header, _, event_bytes = frame.partition(b"\n")
+        header, _, event_bytes = frame[1:].partition(b"\n")
         request = json.loads(header)
         if init_error is not None:
-            _send(channel_out, b"E", init_error)
+            worker.finish(ERROR, init_error)
             continue
         context = LambdaContext(request["request_id"], request["deadline_ms"])
-        try:
-            result = handler(json.loads(event_bytes), context)
-        except Exception as exc:
-            frames = traceback.extract_tb(exc.__traceback__)[1:]
-            stack = traceback.format_list(frames)
-            sys.stderr.write("".join(traceback.format_exception(exc)))
-            _send(channel_out, b"E", _error(type(exc).__name__, str(exc), stack))
-            continue
-        try:
-            payload = json.dumps(result, default=_decimal_default, ensure_ascii=False)
-        except (TypeError, ValueError) as exc:
-            _send(
-                channel_out,
-                b"E",
-                _error("Runtime.MarshalError", f"Unable to marshal response: {exc}"),
-            )
-            continue
-        _send(channel_out, b"P", payload.encode())
+        worker.invoke(handler, json.loads(event_bytes), context)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,13 @@ REPLIES = {
     "inject-header": {"statusCode": 200, "headers": {"x-evil": "a\r\nInjected: yes"}},
     "bad-header-name": {"statusCode": 200, "headers": {"bad name": "v"}},
     "empty-header-name": {"statusCode": 200, "headers": {"": "v"}},
+    "cors-headers": {
+        "statusCode": 200,
+        "headers": {"Access-Control-Allow-Origin": "https://handler.example",
+                    "Access-Control-Allow-Credentials": "false",
+                    "Access-Control-Expose-Headers": "x-handler"},
+        "body": "ok",
+    },
     "huge": "x" * (6 * 1024 * 1024 + 1024),
     "string": "hello",
     "object": {"hello": "world"},
