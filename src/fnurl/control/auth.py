@@ -10,7 +10,7 @@ from starlette.requests import Request
 
 from fnurl import iam, sigv4
 from fnurl.control.errors import LambdaError
-from fnurl.gateway.authorize import principal_context, request_context
+from fnurl.gateway.authorize import Context, call_context, policy_set, principal_context
 from fnurl.registry import Identity, LambdaFunction, Registry
 
 auth_log = logging.getLogger("fnurl.auth")
@@ -70,28 +70,38 @@ def authorize(
     `function` is None for account-wide actions (ListFunctions): no resource policy applies.
     """
     identity = caller.identity
-    headers = request.headers
     source_ip = request.client.host if request.client else "127.0.0.1"
     now = datetime.now(UTC)
+    context: Context
     if function is not None:
-        context = request_context(
+        context = call_context(
+            registry,
             function,
+            identity,
             source_ip=source_ip,
-            user_agent=headers.get("user-agent"),
-            referer=headers.get("referer"),
+            user_agent=request.headers.get("user-agent"),
+            referer=request.headers.get("referer"),
             now=now,
         )
+        policies = policy_set(registry, function, identity)
     else:
         context = {
             "aws:SourceIp": source_ip,
-            "aws:SecureTransport": "true",
+            "aws:SecureTransport": "true" if registry.secure_transport else "false",
             "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "aws:EpochTime": str(int(now.timestamp())),
             "aws:RequestedRegion": caller.region,
+            **principal_context(identity, registry),
         }
-    context.update(principal_context(identity, registry))
+        account = registry.accounts.get(identity.account)
+        policies = iam.PolicySet(
+            identity=identity.policies,
+            boundary=identity.boundary,
+            session=identity.session_policy,
+            scps=account.scps if account is not None else (),
+        )
     context.update(extra_context or {})
-    account = registry.accounts.get(identity.account)
+
     decision = iam.evaluate(
         iam.AuthorizationRequest(
             principal=identity.principal,
@@ -100,47 +110,43 @@ def authorize(
             resource_account=function.account if function is not None else identity.account,
             context=context,
         ),
-        iam.PolicySet(
-            identity=identity.policies,
-            resource=function.resource_policy if function is not None else None,
-            boundary=identity.boundary,
-            session=identity.session_policy,
-            scps=account.scps if account is not None else (),
-        ),
+        policies,
     )
     if decision.allowed:
         return
 
     auth_log.info("control plane: denied %s %s on %s: %s", identity.arn, action, resource,
                   decision.reason)
-    raise LambdaError(403, "AccessDeniedException", denial_message(identity, action, resource,
-                                                                   decision, function))
+    raise LambdaError(403, "AccessDeniedException",
+                      denial_message(identity, action, resource, decision))
+
+
+# AWS's wording for each layer that can deny an API call.
+_EXPLICIT = {
+    "scp": "a service control policy",
+    "resource": "a resource-based policy",
+    "boundary": "a permissions boundary",
+    "session": "a session policy",
+    "identity": "an identity-based policy",
+}
+_IMPLICIT = {
+    "scp": "service control policy",
+    "resource": "resource-based policy",
+    "boundary": "permissions boundary",
+    "session": "session policy",
+    "identity": "identity-based policy",
+}
 
 
 def denial_message(
-    identity: Identity, action: str, resource: str, decision: iam.Decision,
-    function: LambdaFunction | None,
+    identity: Identity, action: str, resource: str, decision: iam.Decision
 ) -> str:
     """AWS's wording for a denied API call, naming the layer that blocked it."""
-    reason = decision.reason.lower()
+    layer = decision.blocked_by or "identity"
     if decision.outcome == "ExplicitDeny":
-        if "service control" in reason or "scp" in reason:
-            why = "with an explicit deny in a service control policy"
-        elif "resource" in reason:
-            why = "with an explicit deny in a resource-based policy"
-        elif "boundary" in reason:
-            why = "with an explicit deny in a permissions boundary"
-        else:
-            why = "with an explicit deny in an identity-based policy"
-    elif "service control" in reason or "scp" in reason:
-        why = f"because no service control policy allows the {action} action"
-    elif "boundary" in reason:
-        why = f"because no permissions boundary allows the {action} action"
-    elif function is not None and identity.account != function.account and (
-        "identity" not in reason
-    ):
-        why = f"because no resource-based policy allows the {action} action"
+        why = f"with an explicit deny in {_EXPLICIT.get(layer, _EXPLICIT['identity'])}"
     else:
-        why = f"because no identity-based policy allows the {action} action"
-    return f"User: {identity.arn} is not authorized to perform: {action} on resource: " \
-           f"{resource} {why}"
+        why = f"because no {_IMPLICIT.get(layer, _IMPLICIT['identity'])} allows the {action} " \
+              "action"
+    return (f"User: {identity.arn} is not authorized to perform: {action} on resource: "
+            f"{resource} {why}")
