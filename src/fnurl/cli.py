@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -51,7 +52,8 @@ def main() -> None:
               type=click.FloatRange(min=0.1), metavar="SECONDS",
               help="Shut down an execution environment idle for this long.")
 @click.option("--reload/--no-reload", default=True, show_default=True, envvar="FNURL_RELOAD",
-              help="New environments when files under a function's code directory change.")
+              help="Apply edits of the project file, and start new environments when files "
+                   "under a function's code directory change.")
 def serve(
     config_file: str | None,
     host: str,
@@ -66,6 +68,7 @@ def serve(
     import uvicorn
 
     from fnurl import control
+    from fnurl.control.reload import ProjectReloader, with_project_reload
     from fnurl.gateway import create_app
     from fnurl.runtime.process import ProcessRuntime
     from fnurl.store import Store
@@ -89,8 +92,12 @@ def serve(
     logs.configure(log_level)
     click.echo(banner(world, path, is_demo, port))
 
-    app = create_app(world, ProcessRuntime(idle_timeout=idle_timeout, reload=reload))
-    control.install(app, state, loaded)
+    gateway = create_app(world, ProcessRuntime(idle_timeout=idle_timeout, reload=reload))
+    sts = control.install(gateway, state, loaded)
+    app: Any = gateway
+    if reload and not is_demo:
+        reloader = ProjectReloader(path, state, sts)
+        app = with_project_reload(gateway, reloader)
     server = uvicorn.Server(
         uvicorn.Config(
             app,

@@ -7,21 +7,21 @@ from typing import TYPE_CHECKING
 from starlette.routing import Route
 
 from fnurl.control.state import ControlState
+from fnurl.control.sts import Sts
 
 if TYPE_CHECKING:
     from fnurl.config import LoadedProject
     from fnurl.gateway import Gateway
 
 
-def install(gateway: Gateway, state: ControlState, loaded: LoadedProject) -> None:
+def install(gateway: Gateway, state: ControlState, loaded: LoadedProject) -> Sts:
     """Serve the Lambda API and STS on the gateway's non-URL hosts."""
     from fnurl.control.lambda_api import routes
-    from fnurl.control.sts import Sts
-
     sts = Sts(state, loaded)
     gateway.control.router.routes.extend(
         [*routes(state), Route("/", sts.handle, methods=["POST"])]
     )
+    return sts
 
 
 __all__ = ["ControlState", "install"]

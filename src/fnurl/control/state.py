@@ -99,6 +99,14 @@ class ControlState:
         self._remember_file(loaded)
         self._seed()
 
+    def reload(self, loaded: LoadedProject) -> None:
+        """Re-seed from an edited project file (the registry was rebuilt from it)."""
+        self.functions.restore()
+        self._file_urls = {}
+        self._file_policies = {}
+        self._remember_file(loaded)
+        self._seed()
+
     def _remember_file(self, loaded: LoadedProject) -> None:
         for name, function in self.registry.functions.items():
             spec = loaded.project.functions.get(name)

@@ -112,6 +112,10 @@ class Sts:
         self.roles = roles_of(loaded)
         self._restore_sessions()
 
+    def reload(self, loaded: LoadedProject) -> None:
+        self.roles = roles_of(loaded)
+        self._restore_sessions()
+
     # Sessions
 
     def _restore_sessions(self) -> None:
