@@ -89,10 +89,12 @@ class LambdaFunction:
     resource_policy: iam.Policy | None
     policy_document: Mapping[str, Any] | None
     tags: Mapping[str, str] = field(default_factory=dict)
+    qualifier: str | None = None    # the alias, for the copy that serves an alias's URL
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.name}"
+        base = f"arn:aws:lambda:{self.region}:{self.account}:function:{self.name}"
+        return f"{base}:{self.qualifier}" if self.qualifier else base
 
 
 @dataclass(frozen=True)

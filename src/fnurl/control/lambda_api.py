@@ -20,10 +20,12 @@ from starlette.routing import Route
 from fnurl.control import errors
 from fnurl.control.auth import Caller, authenticate, authorize
 from fnurl.control.errors import LambdaError
+from fnurl.control.functions import configuration
 from fnurl.control.state import POLICY_LIMIT, ControlState, policy_text
 from fnurl.registry import LambdaFunction
 
 QUALIFIER_PATTERN = r"((?!^\d+$)^[0-9a-zA-Z-_]+$)"
+ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$")
 STATEMENT_ID = re.compile(r"^[a-zA-Z0-9-_]{1,100}$")
 REMOVE_STATEMENT_ID = re.compile(r"^[a-zA-Z0-9-_.]{1,100}$")
 ACTION = re.compile(r"^(lambda:[*]|lambda:[a-zA-Z]+|[*])$")
@@ -57,6 +59,12 @@ def routes(state: ControlState) -> list[Route]:
         Route("/2015-03-31/functions/{name}/policy/{sid}", api.endpoint(api.remove_permission),
               methods=["DELETE"]),
         Route("/2015-03-31/functions/{name}", api.endpoint(api.get_function), methods=["GET"]),
+        Route("/2015-03-31/functions/{name}/aliases", api.endpoint(api.aliases),
+              methods=["GET", "POST"]),
+        Route("/2015-03-31/functions/{name}/aliases/{alias}", api.endpoint(api.alias),
+              methods=["GET", "PUT", "DELETE"]),
+        Route("/2015-03-31/functions/{name}/versions", api.endpoint(api.versions),
+              methods=["GET", "POST"]),
         Route("/2015-03-31/functions", api.endpoint(api.functions), methods=["GET", "POST"]),
         Route("/2015-03-31/functions/", api.endpoint(api.functions), methods=["GET", "POST"]),
     ]
@@ -94,6 +102,92 @@ class LambdaApi:
         authorize(request, self.registry, caller, "lambda:GetFunction", function, arn)
         return self.state.functions.get(function, request)
 
+    # Aliases and versions
+
+    def _unqualified(self, request: Request, caller: Caller) -> tuple[LambdaFunction, str]:
+        function, qualifier, arn = self.function(request, caller)
+        if function is None or qualifier is not None:
+            raise errors.not_found(f"Function not found: {arn}")
+        return function, arn
+
+    def _version_exists(self, function: LambdaFunction, version: Any) -> bool:
+        if version == "$LATEST":
+            return True
+        return any(v["version"] == version for v in self.state.versions(function))
+
+    async def aliases(self, request: Request, caller: Caller) -> Response:
+        function, arn = self._unqualified(request, caller)
+        if request.method == "GET":
+            authorize(request, self.registry, caller, "lambda:ListAliases", function, arn)
+            return JSONResponse({"Aliases": [_alias_shape(arn, a)
+                                             for a in self.state.aliases(function)]})
+
+        body = await _json_body(request)
+        name = body.get("Name")
+        if not isinstance(name, str) or not ALIAS_NAME.match(name):
+            raise errors.validation(name, "name", "Member must satisfy regular expression "
+                                    "pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)")
+        authorize(request, self.registry, caller, "lambda:CreateAlias", function,
+                  f"{arn}:{name}")
+        version = body.get("FunctionVersion")
+        if not isinstance(version, str) or not self._version_exists(function, version):
+            raise errors.not_found(f"Function not found: {arn}:{version}")
+        if self.state.alias(function, name) is not None:
+            raise errors.conflict(f"Alias already exists: {arn}:{name}")
+        value = {"name": name, "version": version,
+                 "description": str(body.get("Description", "")),
+                 "revision_id": str(uuid.uuid4())}
+        self.state.put_alias(function, name, value)
+        return JSONResponse(_alias_shape(arn, value), status_code=201)
+
+    async def alias(self, request: Request, caller: Caller) -> Response:
+        function, arn = self._unqualified(request, caller)
+        name = unquote(request.path_params["alias"])
+        action = {"GET": "lambda:GetAlias", "PUT": "lambda:UpdateAlias",
+                  "DELETE": "lambda:DeleteAlias"}[request.method]
+        authorize(request, self.registry, caller, action, function, f"{arn}:{name}")
+        current = self.state.alias(function, name)
+        if request.method == "DELETE":
+            if current is not None:
+                self.state.delete_alias(function, name)
+            return Response(status_code=204)
+        if current is None:
+            raise errors.not_found(f"Cannot find alias arn: {arn}:{name}")
+        if request.method == "GET":
+            return JSONResponse(_alias_shape(arn, current))
+
+        body = await _json_body(request)
+        revision = body.get("RevisionId")
+        if revision is not None and revision != current["revision_id"]:
+            raise errors.precondition_failed()
+        version = body.get("FunctionVersion", current["version"])
+        if not self._version_exists(function, version):
+            raise errors.not_found(f"Function not found: {arn}:{version}")
+        value = {**current, "version": version,
+                 "description": str(body.get("Description", current["description"])),
+                 "revision_id": str(uuid.uuid4())}
+        self.state.put_alias(function, name, value)
+        return JSONResponse(_alias_shape(arn, value))
+
+    async def versions(self, request: Request, caller: Caller) -> Response:
+        function, arn = self._unqualified(request, caller)
+        record = self.state.functions.record(function.name)
+        latest = configuration(function, record)
+        if request.method == "GET":
+            authorize(request, self.registry, caller, "lambda:ListVersionsByFunction",
+                      function, arn)
+            published = [{**latest, **v["configuration"]} for v in self.state.versions(function)]
+            return JSONResponse({"Versions": [latest, *published]})
+
+        body = await _json_body(request)
+        authorize(request, self.registry, caller, "lambda:PublishVersion", function, arn)
+        snapshot = {"Description": str(body.get("Description", "")),
+                    "CodeSha256": latest["CodeSha256"]}
+        number = self.state.publish_version(function, {"configuration": snapshot})
+        snapshot.update({"Version": number, "FunctionArn": f"{arn}:{number}"})
+        self.state.put_version_configuration(function, number, snapshot)
+        return JSONResponse({**latest, **snapshot}, status_code=201)
+
     # Resolving the function a request names
 
     def function(
@@ -127,24 +221,28 @@ class LambdaApi:
             function = None
         return function, qualifier, arn
 
-    def url_function(self, request: Request, caller: Caller) -> tuple[LambdaFunction | None, str]:
+    def url_function(
+        self, request: Request, caller: Caller
+    ) -> tuple[LambdaFunction | None, str, str | None]:
+        """The function (None when it or its alias is missing), the ARN, the alias."""
         function, qualifier, arn = self.function(request, caller)
-        if qualifier is not None:
-            if qualifier == "$LATEST" or qualifier.isdigit() or not re.match(
-                QUALIFIER_PATTERN, qualifier
-            ):
-                raise errors.validation(
-                    qualifier, "qualifier",
-                    f"Member must satisfy regular expression pattern: {QUALIFIER_PATTERN}",
-                )
-            # Aliases are not modelled yet: every alias is one that does not exist.
-            return None, f"{arn}:{qualifier}"
-        return function, arn
+        if qualifier is None:
+            return function, arn, None
+        if qualifier == "$LATEST" or qualifier.isdigit() or not re.match(
+            QUALIFIER_PATTERN, qualifier
+        ):
+            raise errors.validation(
+                qualifier, "qualifier",
+                f"Member must satisfy regular expression pattern: {QUALIFIER_PATTERN}",
+            )
+        if function is not None and self.state.alias(function, qualifier) is None:
+            function = None
+        return function, f"{arn}:{qualifier}", qualifier
 
     # Function URL configs
 
     async def url_config(self, request: Request, caller: Caller) -> Response:
-        function, arn = self.url_function(request, caller)
+        function, arn, alias = self.url_function(request, caller)
         method = request.method
         action = {
             "POST": "lambda:CreateFunctionUrlConfig",
@@ -167,18 +265,18 @@ class LambdaApi:
         context["lambda:FunctionArn"] = arn
         authorize(request, self.registry, caller, action, function, arn, context)
 
-        current = self.state.url_config(function)
+        current = self.state.url_config(function, alias)
         if method == "POST":
-            return self._create(request, function, arn, body, current)
+            return self._create(request, function, arn, body, current, alias)
         if current is None:
             raise errors.not_found()
         if method == "GET":
             return JSONResponse(self._shape(request, function, arn, current, modified=True))
         if method == "DELETE":
-            self.state.delete_url(function)
+            self.state.delete_url(function, alias)
             return Response(status_code=204)
         auth_type, cors, invoke_mode = _url_fields(body, required=False)
-        updated = self.state.update_url(function, current, auth_type, cors, invoke_mode)
+        updated = self.state.update_url(function, current, auth_type, cors, invoke_mode, alias)
         shape = self._shape(request, function, arn, updated, modified=True)
         if not updated.get("invoke_mode_set"):
             shape.pop("InvokeMode", None)
@@ -186,7 +284,7 @@ class LambdaApi:
 
     def _create(
         self, request: Request, function: LambdaFunction, arn: str, body: dict[str, Any],
-        current: dict[str, Any] | None,
+        current: dict[str, Any] | None, alias: str | None,
     ) -> Response:
         auth_type, cors, invoke_mode = _url_fields(body, required=True)
         if current is not None:
@@ -195,7 +293,7 @@ class LambdaApi:
                 "Error message:  FunctionUrlConfig exists for this Lambda function"
             )
         assert auth_type is not None
-        created = self.state.create_url(function, auth_type, cors or None, invoke_mode)
+        created = self.state.create_url(function, auth_type, cors or None, invoke_mode, alias)
         shape = self._shape(request, function, arn, created, modified=False)
         # Create echoes Cors and InvokeMode only when the request sent them.
         if "Cors" not in body:
@@ -234,10 +332,11 @@ class LambdaApi:
                                     "Member must have value less than or equal to 50")
         authorize(request, self.registry, caller, "lambda:ListFunctionUrlConfigs", function, arn)
 
-        configs = []
-        current = self.state.url_config(function)
-        if current is not None:
-            configs.append(self._shape(request, function, arn, current, modified=True))
+        configs = [
+            self._shape(request, function, f"{arn}:{alias}" if alias else arn, value,
+                        modified=True)
+            for alias, value in self.state.url_configs(function)
+        ]
         start = int(request.query_params.get("Marker") or 0) if (
             request.query_params.get("Marker") or "0").isdigit() else 0
         limit = int(max_items) if max_items else 50
@@ -252,6 +351,7 @@ class LambdaApi:
     def policy_function(
         self, request: Request, caller: Caller
     ) -> tuple[LambdaFunction, str, str | None]:
+        """The function, the ARN its policy statements name, and the alias (or None)."""
         function, qualifier, arn = self.function(request, caller)
         if qualifier == "$LATEST":
             raise errors.invalid_parameter("We currently do not support adding policies for "
@@ -261,8 +361,10 @@ class LambdaApi:
         if qualifier is not None:
             if qualifier.isdigit():
                 raise errors.not_found(f"Function not found: {arn}:{qualifier}")
-            raise errors.not_found(f"Cannot find alias arn: {arn}:{qualifier}")
-        return function, arn, qualifier
+            if self.state.alias(function, qualifier) is None:
+                raise errors.not_found(f"Cannot find alias arn: {arn}:{qualifier}")
+            return function, f"{arn}:{qualifier}", qualifier
+        return function, arn, None
 
     async def policy(self, request: Request, caller: Caller) -> Response:
         if request.method == "GET":
@@ -271,11 +373,14 @@ class LambdaApi:
 
     async def get_policy(self, request: Request, caller: Caller) -> Response:
         function, qualifier, arn = self.function(request, caller)
-        if function is None or qualifier is not None:
+        if function is None or (
+            qualifier is not None and self.state.alias(function, qualifier) is None
+        ):
             raise errors.not_found()
-        authorize(request, self.registry, caller, "lambda:GetPolicy", function, arn)
+        resource = f"{arn}:{qualifier}" if qualifier else arn
+        authorize(request, self.registry, caller, "lambda:GetPolicy", function, resource)
 
-        current = self.state.policy(function)
+        current = self.state.policy(function, qualifier)
         if current is None:
             raise errors.not_found()
         return JSONResponse({"Policy": policy_text(current["statements"]),
@@ -284,7 +389,7 @@ class LambdaApi:
     async def add_permission(self, request: Request, caller: Caller) -> Response:
         body = await _json_body(request)
         statement = build_statement(body, "")  # validate before anything else, as AWS does
-        function, arn, _ = self.policy_function(request, caller)
+        function, arn, alias = self.policy_function(request, caller)
         statement["Resource"] = arn
 
         context = {"lambda:Principal": str(body.get("Principal"))}
@@ -292,7 +397,7 @@ class LambdaApi:
             context["lambda:FunctionUrlAuthType"] = str(body["FunctionUrlAuthType"])
         authorize(request, self.registry, caller, "lambda:AddPermission", function, arn, context)
 
-        current = self.state.policy(function)
+        current = self.state.policy(function, alias)
         statements = list(current["statements"]) if current else []
         revision = body.get("RevisionId")
         if revision is not None and (current is None or current["revision_id"] != revision):
@@ -308,7 +413,7 @@ class LambdaApi:
             raise LambdaError(400, "PolicyLengthExceededException",
                               f"The final policy size ({size}) is bigger than the limit "
                               f"({POLICY_LIMIT}).")
-        self.state.set_statements(function, statements)
+        self.state.set_statements(function, statements, alias)
         return JSONResponse({"Statement": json.dumps(statement, separators=(",", ":"))}, 201)
 
     async def remove_permission(self, request: Request, caller: Caller) -> Response:
@@ -320,12 +425,13 @@ class LambdaApi:
         function, qualifier, arn = self.function(request, caller)
         if function is None:
             raise errors.not_found(f"No policy found for: {arn}")
-        if qualifier is not None:
+        if qualifier is not None and self.state.alias(function, qualifier) is None:
             raise errors.not_found(f"Cannot find alias arn: {arn}:{qualifier}")
-        authorize(request, self.registry, caller, "lambda:RemovePermission", function, arn,
+        resource = f"{arn}:{qualifier}" if qualifier else arn
+        authorize(request, self.registry, caller, "lambda:RemovePermission", function, resource,
                   {})
 
-        current = self.state.policy(function)
+        current = self.state.policy(function, qualifier)
         if current is None:
             raise errors.not_found("No policy is associated with the given resource.")
         revision = request.query_params.get("RevisionId")
@@ -334,8 +440,18 @@ class LambdaApi:
         remaining = [s for s in current["statements"] if s.get("Sid") != sid]
         if len(remaining) == len(current["statements"]):
             raise errors.not_found(f"Statement {sid} is not found in resource policy.")
-        self.state.set_statements(function, remaining)
+        self.state.set_statements(function, remaining, qualifier)
         return Response(status_code=204)
+
+
+def _alias_shape(arn: str, alias: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "AliasArn": f"{arn}:{alias['name']}",
+        "Name": alias["name"],
+        "FunctionVersion": alias["version"],
+        "Description": alias["description"],
+        "RevisionId": alias["revision_id"],
+    }
 
 
 async def _json_body(request: Request) -> dict[str, Any]:

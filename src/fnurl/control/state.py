@@ -31,6 +31,8 @@ from fnurl.store import Store
 
 URL = "url"
 POLICY = "policy"
+ALIAS = "alias"
+VERSION = "version"
 POLICY_LIMIT = 20480
 _URL_ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -148,31 +150,49 @@ class ControlState:
         if kind == URL:
             if function.url is not None:
                 self.registry.urls.pop(function.url.url_id, None)
-            url = None
-            if value is not None:
-                cors = value.get("cors")
-                url = FunctionUrl(
-                    url_id=value["url_id"],
-                    auth_type=value["auth_type"],
-                    invoke_mode=value.get("invoke_mode") or "BUFFERED",
-                    cors=cors_from_api(cors) if cors else None,
-                )
-            function = replace(function, url=url)
+            function = replace(function, url=_function_url(value))
         else:
-            statements = value["statements"] if value is not None else []
-            document = policy_document(statements) if statements else None
-            policy = None
-            if document is not None:
-                policy = iam.parse_policy(
-                    document, iam.PolicyKind.RESOURCE, name=f"resource policy of {name}"
-                )
+            policy, document = _policy(value, name)
             function = replace(function, resource_policy=policy, policy_document=document)
 
         self.registry.functions[name] = function
         if function.url is not None:
             self.registry.urls[function.url.url_id] = function
+        self._refresh_aliases(name)
 
-    def _write(self, kind: str, name: str, value: dict[str, Any] | None) -> None:
+    def _refresh_aliases(self, name: str) -> None:
+        """Rebuild the copies that serve alias URLs (they share the function's code)."""
+        function = self.registry.functions.get(name)
+        if function is None:
+            return
+        for url_id, served in list(self.registry.urls.items()):
+            if served.name == name and served.qualifier is not None:
+                del self.registry.urls[url_id]
+        for owner, alias, row in self.store.items(URL):
+            if owner != name or not alias or row.value is None:
+                continue
+            alias_row = self.store.get(ALIAS, name, alias)
+            # A URL whose alias was deleted stays, and answers 403: no policy can match it.
+            policy, document = (None, None)
+            if alias_row is not None and alias_row.value is not None:
+                policy, document = _policy(self._value(POLICY, name, alias), f"{name}:{alias}")
+            self.registry.urls[row.value["url_id"]] = replace(
+                function, qualifier=alias, url=_function_url(row.value),
+                resource_policy=policy, policy_document=document,
+            )
+
+    def _value(self, kind: str, name: str, qualifier: str) -> dict[str, Any] | None:
+        row = self.store.get(kind, name, qualifier)
+        return row.value if row is not None else None
+
+    def _write(
+        self, kind: str, name: str, value: dict[str, Any] | None, qualifier: str = ""
+    ) -> None:
+        if qualifier:
+            # Alias-level objects exist only through the API.
+            self.store.put(kind, name, qualifier, value, source="api", file_hash="")
+            self._refresh_aliases(name)
+            return
         # Functions created through the API have no file definition: hash "nothing".
         if kind == URL:
             file_hash = self._file_urls.get(name, (None, _hash(None)))[1]
@@ -183,13 +203,20 @@ class ControlState:
 
     # URL configs
 
-    def url_config(self, function: LambdaFunction) -> dict[str, Any] | None:
-        row = self.store.get(URL, function.name)
-        return row.value if row is not None else None
+    def url_config(
+        self, function: LambdaFunction, qualifier: str | None = None
+    ) -> dict[str, Any] | None:
+        return self._value(URL, function.name, qualifier or "")
+
+    def url_configs(self, function: LambdaFunction) -> list[tuple[str, dict[str, Any]]]:
+        return [
+            (qualifier, row.value) for name, qualifier, row in self.store.items(URL)
+            if name == function.name and row.value is not None
+        ]
 
     def create_url(
         self, function: LambdaFunction, auth_type: str, cors: dict[str, Any] | None,
-        invoke_mode: str | None,
+        invoke_mode: str | None, qualifier: str | None = None,
     ) -> dict[str, Any]:
         now = timestamp()
         value = {
@@ -201,12 +228,12 @@ class ControlState:
             "creation_time": now,
             "last_modified_time": now,
         }
-        self._write(URL, function.name, value)
+        self._write(URL, function.name, value, qualifier or "")
         return value
 
     def update_url(
         self, function: LambdaFunction, current: dict[str, Any], auth_type: str | None,
-        cors: dict[str, Any] | None, invoke_mode: str | None,
+        cors: dict[str, Any] | None, invoke_mode: str | None, qualifier: str | None = None,
     ) -> dict[str, Any]:
         value = dict(current)
         if auth_type is not None:
@@ -217,23 +244,91 @@ class ControlState:
             value["invoke_mode"] = invoke_mode
             value["invoke_mode_set"] = True
         value["last_modified_time"] = timestamp()
-        self._write(URL, function.name, value)
+        self._write(URL, function.name, value, qualifier or "")
         return value
 
-    def delete_url(self, function: LambdaFunction) -> None:
-        self._write(URL, function.name, None)
+    def delete_url(self, function: LambdaFunction, qualifier: str | None = None) -> None:
+        self._write(URL, function.name, None, qualifier or "")
 
-    # Resource policy
+    # Resource policy (each alias has its own)
 
-    def policy(self, function: LambdaFunction) -> dict[str, Any] | None:
-        row = self.store.get(POLICY, function.name)
-        if row is None or row.value is None or not row.value["statements"]:
+    def policy(
+        self, function: LambdaFunction, qualifier: str | None = None
+    ) -> dict[str, Any] | None:
+        value = self._value(POLICY, function.name, qualifier or "")
+        if value is None or not value["statements"]:
             return None
-        return row.value
+        return value
 
-    def set_statements(self, function: LambdaFunction, statements: list[dict[str, Any]]) -> str:
+    def set_statements(
+        self, function: LambdaFunction, statements: list[dict[str, Any]],
+        qualifier: str | None = None,
+    ) -> str:
         """Replace the policy's statements; returns the new RevisionId."""
         revision_id = str(uuid.uuid4())
         value = {"revision_id": revision_id, "statements": statements} if statements else None
-        self._write(POLICY, function.name, value)
+        self._write(POLICY, function.name, value, qualifier or "")
         return revision_id
+
+    # Aliases and versions
+
+    def alias(self, function: LambdaFunction, name: str) -> dict[str, Any] | None:
+        return self._value(ALIAS, function.name, name)
+
+    def aliases(self, function: LambdaFunction) -> list[dict[str, Any]]:
+        return [
+            row.value for owner, _, row in self.store.items(ALIAS)
+            if owner == function.name and row.value is not None
+        ]
+
+    def put_alias(self, function: LambdaFunction, name: str, value: dict[str, Any]) -> None:
+        self._write(ALIAS, function.name, value, name)
+
+    def delete_alias(self, function: LambdaFunction, name: str) -> None:
+        # The alias's policy goes with it; a URL on it stays and answers 403.
+        self.store.put(POLICY, function.name, name, None, source="api", file_hash="")
+        self._write(ALIAS, function.name, None, name)
+
+    def versions(self, function: LambdaFunction) -> list[dict[str, Any]]:
+        found = [
+            row.value for owner, _, row in self.store.items(VERSION)
+            if owner == function.name and row.value is not None
+        ]
+        return sorted(found, key=lambda v: int(v["version"]))
+
+    def publish_version(self, function: LambdaFunction, value: dict[str, Any]) -> str:
+        """Record version N+1. Its code is the function's code dir (not a snapshot)."""
+        number = str(len(self.versions(function)) + 1)
+        self.store.put(VERSION, function.name, number, {**value, "version": number},
+                       source="api", file_hash="")
+        return number
+
+    def put_version_configuration(
+        self, function: LambdaFunction, number: str, configuration: dict[str, Any]
+    ) -> None:
+        self.store.put(VERSION, function.name, number,
+                       {"version": number, "configuration": configuration},
+                       source="api", file_hash="")
+
+
+def _function_url(value: dict[str, Any] | None) -> FunctionUrl | None:
+    if value is None:
+        return None
+    cors = value.get("cors")
+    return FunctionUrl(
+        url_id=value["url_id"],
+        auth_type=value["auth_type"],
+        invoke_mode=value.get("invoke_mode") or "BUFFERED",
+        cors=cors_from_api(cors) if cors else None,
+    )
+
+
+def _policy(
+    value: dict[str, Any] | None, name: str
+) -> tuple[iam.Policy | None, dict[str, Any] | None]:
+    statements = value["statements"] if value is not None else []
+    if not statements:
+        return None, None
+    document = policy_document(statements)
+    policy = iam.parse_policy(document, iam.PolicyKind.RESOURCE, name=f"resource policy of {name}")
+    return policy, document
