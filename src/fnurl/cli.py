@@ -3,10 +3,11 @@ simulate IAM decisions."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
@@ -145,7 +146,10 @@ def check(file: str | None) -> None:
 @main.command()
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), envvar="FNURL_CONFIG",
               help="Project file (default: ./fnurl.yaml, else the bundled demo).")
-@click.option("--function", "function_name", required=True, help="The function called.")
+@click.option("--function", "function_name", help="The function called.")
+@click.option("--request", "request_file", type=click.File("rb"),
+              help="A raw signed HTTP request (as sent; - for stdin): check its signature "
+                   "and explain it as that caller.")
 @click.option("--principal", help="Caller ARN: an IAM user, role, role session or root user.")
 @click.option("--access-key", help="Caller named by an access key id.")
 @click.option("--anonymous", is_flag=True, help="An unsigned caller.")
@@ -155,7 +159,8 @@ def check(file: str | None) -> None:
 @click.option("--verbose", "-v", is_flag=True, help="Every statement and context key.")
 def explain(
     config_file: str | None,
-    function_name: str,
+    function_name: str | None,
+    request_file: BinaryIO | None,
     principal: str | None,
     access_key: str | None,
     anonymous: bool,
@@ -175,6 +180,11 @@ def explain(
         raise SystemExit(1) from exc
 
     world = registry.build(loaded, demo=is_demo)
+    signed_as = None
+    if request_file is not None:
+        function_name, signed_as = _explain_request(world, request_file.read())
+    if function_name is None:
+        raise click.UsageError("say which function: --function NAME (or --request FILE)")
     function = world.functions.get(function_name)
     if function is None:
         known = ", ".join(world.functions) or "none"
@@ -184,7 +194,9 @@ def explain(
         raise click.UsageError("give only one of --principal, --access-key and --anonymous")
 
     identity = None
-    if principal is not None:
+    if signed_as is not None:
+        identity = world.identity(signed_as)
+    elif principal is not None:
         identity = world.principal(principal)
         if identity is None:
             known = ", ".join(world.principals) or "none"
@@ -204,6 +216,59 @@ def explain(
         raise click.UsageError(str(exc)) from exc
 
     click.echo("\n".join(lines))
+
+
+def _explain_request(world: registry.Registry, raw: bytes) -> tuple[str, str | None]:
+    """Check a captured request's signature; print the verdict; return (function, key id).
+
+    The clock is frozen at the request's own X-Amz-Date, so a request captured earlier is
+    explained as it was when sent.
+    """
+    from datetime import UTC, datetime
+
+    from fnurl import sigv4
+    from fnurl.gateway.routing import route
+
+    head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    request_line, *header_lines = head.decode("latin-1").split("\n")
+    try:
+        method, target, _version = request_line.split(" ", 2)
+    except ValueError as exc:
+        raise click.UsageError(f"not an HTTP request line: {request_line!r}") from exc
+    headers: list[tuple[bytes, bytes]] = []
+    for line in header_lines:
+        name, colon, value = line.partition(":")
+        if not colon:
+            raise click.UsageError(f"not an HTTP header line: {line!r}")
+        headers.append((name.strip().lower().encode("latin-1"),
+                        value.strip().encode("latin-1")))
+    raw_path, _, query = target.partition("?")
+    url = route(raw_path.encode("latin-1"), headers)
+    function = world.url(url.url_id) if url is not None else None
+    if function is None:
+        raise click.UsageError("the request is not for a function URL of this project")
+
+    request = sigv4.HttpRequest(method, raw_path.encode("latin-1"), query.encode("latin-1"),
+                                headers, body)
+    if not sigv4.is_signed(request):
+        click.echo("Signature: none (an anonymous caller)\n")
+        return function.name, None
+    signed_at = datetime.now(UTC)
+    for header, header_value in headers:
+        if header == b"x-amz-date":
+            with contextlib.suppress(ValueError):
+                signed_at = datetime.strptime(header_value.decode(), "%Y%m%dT%H%M%SZ").replace(
+                    tzinfo=UTC)
+    try:
+        verified = sigv4.verify(request, service="lambda", region=function.region,
+                                now=signed_at, lookup=world.credential)
+    except sigv4.SigV4Error as exc:
+        click.echo(f"Signature: rejected, 403 {exc.error_type}: {exc.message}")
+        click.echo(f"  why: {exc.reason}")
+        raise SystemExit(1) from exc
+    when = signed_at.strftime("%Y-%m-%d %H:%M:%S")
+    click.echo(f"Signature: valid ({verified.access_key_id}, signed {when} UTC)\n")
+    return function.name, verified.access_key_id
 
 
 def _context(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
