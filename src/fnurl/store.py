@@ -9,6 +9,7 @@ synchronous=FULL), so an acknowledged AddPermission survives a SIGKILL.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ class Store:
             check_same_thread=False,
         )
         if path is not None:
+            # The store holds issued session secrets: readable by the user running fnurl only.
+            os.chmod(path, 0o600)
             self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: with WAL, NORMAL may lose the last commits on power loss; we promise more.
         self._db.execute("PRAGMA synchronous=FULL")

@@ -178,3 +178,36 @@ def test_sessions_survive_a_restart(workdir: Path) -> None:
         assert invoke(second, credentials) == 200
     finally:
         second.stop()
+
+
+def test_session_tags_need_tag_session(server: Server) -> None:
+    with pytest.raises(ClientError) as caught:
+        sts(server, "carol").assume_role(RoleArn=ROLE, RoleSessionName="tagged",
+                                         Tags=[{"Key": "team", "Value": "payments"}])
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    assert "sts:TagSession" in caught.value.response["Error"]["Message"]
+
+
+def test_unsupported_and_malformed_parameters(server: Server) -> None:
+    client = sts(server, "alice")
+    for kwargs in (
+        {"RoleArn": ROLE, "RoleSessionName": "p",
+         "PolicyArns": [{"arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}]},
+        {"RoleArn": "not-an-arn-but-long-enough", "RoleSessionName": "valid"},
+        {"RoleArn": ROLE, "RoleSessionName": "valid",
+         "Tags": [{"Key": "team", "Value": "a"}, {"Key": "TEAM", "Value": "b"}]},
+    ):
+        kwargs["RoleSessionName"] = kwargs["RoleSessionName"].ljust(2, "x")
+        with pytest.raises(ClientError) as caught:
+            client.assume_role(**kwargs)
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400, kwargs
+
+
+def test_get_session_token_refuses_temporary_credentials(server: Server) -> None:
+    credentials = sts(server, "alice").get_session_token()["Credentials"]
+    temporary = sts(server, aws_access_key_id=credentials["AccessKeyId"],
+                    aws_secret_access_key=credentials["SecretAccessKey"],
+                    aws_session_token=credentials["SessionToken"])
+    with pytest.raises(ClientError) as caught:
+        temporary.get_session_token()
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"

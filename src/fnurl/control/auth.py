@@ -21,11 +21,39 @@ class Caller:
     identity: Identity
     region: str
     service: str
+    access_key_id: str = ""
+
+
+# AWS's request limits: 6 MB for API calls, CreateFunction's 50 MB zip as base64 JSON.
+MAX_BODY_BYTES = 6 * 1024 * 1024
+MAX_CREATE_FUNCTION_BYTES = 70_167_211
+
+
+async def read_body(request: Request) -> bytes:
+    """The body, refused with 413 before it grows past the operation's limit."""
+    limit = MAX_BODY_BYTES
+    if request.method == "POST" and request.url.path.rstrip("/") == "/2015-03-31/functions":
+        limit = MAX_CREATE_FUNCTION_BYTES
+    too_large = LambdaError(413, "RequestEntityTooLargeException",
+                            f"Request must be smaller than {limit} bytes for the operation")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # later request.body()/json() calls reuse what was read
+    return body
 
 
 async def authenticate(request: Request, registry: Registry, service: str = "lambda") -> Caller:
     """Verify the request's SigV4 signature for `service`, in any region."""
-    body = await request.body()
+    body = await read_body(request)
     signed = sigv4.HttpRequest(
         method=request.method,
         raw_path=request.scope.get("raw_path") or request.scope["path"].encode(),
@@ -53,7 +81,7 @@ async def authenticate(request: Request, registry: Registry, service: str = "lam
     if identity is None:
         raise LambdaError(403, "UnrecognizedClientException",
                           "The security token included in the request is invalid.")
-    return Caller(identity, verified.region, verified.service)
+    return Caller(identity, verified.region, verified.service, verified.access_key_id)
 
 
 def authorize(

@@ -30,6 +30,9 @@ from fnurl.store import Store
 
 FUNCTION = "function"
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
+FUNCTION_ARN_NAME = re.compile(
+    r"^(arn:aws:lambda:[a-z0-9-]+:)?(\d{12}:)?function:(?P<name>[a-zA-Z0-9-_]{1,64})$"
+)
 ROLE = re.compile(r"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
 HANDLER = re.compile(r"^[^\s]{1,128}$")
 MAX_ZIP_BYTES = 50 * 1024 * 1024
@@ -123,6 +126,8 @@ class Functions:
     async def create(self, request: Request, caller: Caller) -> Response:
         body = await _json(request)
         name = body.get("FunctionName")
+        if isinstance(name, str) and (named := FUNCTION_ARN_NAME.match(name)):
+            name = named.group("name")
         if not isinstance(name, str) or not FUNCTION_NAME.match(name):
             raise errors.validation(name, "functionName",
                                     "Member must satisfy regular expression pattern: "
@@ -141,8 +146,18 @@ class Functions:
         if not isinstance(runtime, str) or not runtime.startswith("python"):
             raise errors.invalid_parameter(
                 f"fnurl runs Python handlers only; Runtime {runtime!r} is not supported")
+        timeout = _integer(body, "Timeout", 3, 1, 900)
+        memory = _integer(body, "MemorySize", 128, 128, 10240)
+        environment = (body.get("Environment") or {}).get("Variables") or {}
+        tags = body.get("Tags") or {}
+        for label, mapping in (("Environment.Variables", environment), ("Tags", tags)):
+            if not isinstance(mapping, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+            ):
+                raise LambdaError(400, "SerializationException",
+                                  f"{label} must be a map of strings to strings")
         code = body.get("Code") or {}
-        if "ZipFile" not in code:
+        if not isinstance(code, dict) or "ZipFile" not in code:
             raise errors.invalid_parameter(
                 "fnurl accepts Code.ZipFile only (S3 locations and images are not supported)")
 
@@ -157,13 +172,11 @@ class Functions:
         target = self.code_root / name
         _unzip(code["ZipFile"], target)
         sha, size = code_sha256(target)
-        environment = (body.get("Environment") or {}).get("Variables") or {}
         record = {
             "account": account, "region": region, "handler": handler, "runtime": runtime,
             "role": role, "description": str(body.get("Description", "")),
-            "timeout": int(body.get("Timeout", 3)), "memory": int(body.get("MemorySize", 128)),
-            "environment": {str(k): str(v) for k, v in environment.items()},
-            "tags": dict(body.get("Tags") or {}), "code_sha256": sha, "code_size": size,
+            "timeout": timeout, "memory": memory, "environment": dict(environment),
+            "tags": dict(tags), "code_sha256": sha, "code_size": size,
             "last_modified": last_modified(time.time()), "revision_id": str(uuid.uuid4()),
         }
         self.store.put(FUNCTION, name, "", record, source="api", file_hash="")
@@ -205,6 +218,18 @@ class Functions:
         return JSONResponse(body)
 
 
+def _integer(body: dict[str, Any], field: str, default: int, low: int, high: int) -> int:
+    value = body.get(field, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise LambdaError(400, "SerializationException", f"{field} must be an integer")
+    if not low <= value <= high:
+        bound = f"greater than or equal to {low}" if value < low else (
+            f"less than or equal to {high}")
+        raise errors.validation(value, field[0].lower() + field[1:],
+                                f"Member must have value {bound}")
+    return value
+
+
 def _unzip(encoded: Any, target: Path) -> None:
     try:
         data = base64.b64decode(encoded, validate=True)
@@ -243,7 +268,7 @@ def _unzip(encoded: Any, target: Path) -> None:
 async def _json(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.body() or b"{}")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise LambdaError(400, "SerializationException", "Could not parse request body into "
                           "json") from exc
     if not isinstance(body, dict):

@@ -36,8 +36,14 @@ PRINCIPAL_ARN = re.compile(
 )
 SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9][a-z0-9.-]*\.(amazonaws\.com|amazon\.com)(\.cn)?$")
 ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
+FUNCTION_NAME_CONSTRAINT = (
+    "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?"
+    "([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)"
+    "(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
+)
 FUNCTION_ARN = re.compile(
-    r"^arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:"
+    r"^arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:"
     r"(?P<name>[a-zA-Z0-9-_]+)(:(?P<qualifier>[a-zA-Z0-9-_$]+))?$"
 )
 PARTIAL_ARN = re.compile(
@@ -205,8 +211,16 @@ class LambdaApi:
             region = match.groupdict().get("region") or region
             qualifier = match.group("qualifier")
         else:
-            name, _, embedded = raw.partition(":")
+            name, colon, embedded = raw.partition(":")
+            if raw.startswith("arn:") or not FUNCTION_NAME.match(name) or (
+                colon and not embedded
+            ):
+                raise errors.validation(raw, "functionName", FUNCTION_NAME_CONSTRAINT)
             qualifier = embedded or None
+        if len(raw) > 140:
+            raise errors.validation(raw, "functionName",
+                                    "Member must have length less than or equal to 140")
+        partition = match.groupdict().get("partition") if match else "aws"
 
         query_qualifier = request.query_params.get("Qualifier")
         if query_qualifier is not None and qualifier is not None and query_qualifier != qualifier:
@@ -217,7 +231,9 @@ class LambdaApi:
         qualifier = query_qualifier or qualifier
         arn = f"arn:aws:lambda:{region}:{account}:function:{name}"
         function = self.registry.functions.get(name)
-        if function is not None and (function.account != account or function.region != region):
+        if function is not None and (
+            function.account != account or function.region != region or partition != "aws"
+        ):
             function = None
         return function, qualifier, arn
 
@@ -460,7 +476,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise LambdaError(400, "SerializationException", "Could not parse request body into "
                           "json: the body is not valid JSON") from exc
     if not isinstance(body, dict):
@@ -487,21 +503,53 @@ def _url_fields(
     return auth_type, cors, invoke_mode
 
 
+_CORS_LISTS = {
+    # field: (API member name, most items, longest item)
+    "AllowHeaders": ("cors.allowHeaders", 100, 1024),
+    "AllowMethods": ("cors.allowMethods", 6, 6),
+    "AllowOrigins": ("cors.allowOrigins", 100, 253),
+    "ExposeHeaders": ("cors.exposeHeaders", 100, 1024),
+}
+
+
 def _validated_cors(cors: Any) -> dict[str, Any]:
+    """The Cors structure, type-checked and within AWS's limits, or a 400 naming the field."""
     if not isinstance(cors, dict):
-        raise errors.validation(cors, "cors", "Member must be a structure")
-    for method in cors.get("AllowMethods", []):
-        if len(str(method)) > 6:
-            raise errors.validation(cors.get("AllowMethods"), "cors.allowMethods",
-                                    "Member must satisfy constraint: [Member must have length "
-                                    "less than or equal to 6]")
+        raise _serialization("Cors must be a structure")
+    unknown = set(cors) - {*_CORS_LISTS, "AllowCredentials", "MaxAge"}
+    if unknown:
+        raise _serialization(f"Cors has unknown member(s): {', '.join(sorted(unknown))}")
+
+    for field, (member, most, longest) in _CORS_LISTS.items():
+        values = cors.get(field)
+        if values is None:
+            continue
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise _serialization(f"Cors.{field} must be a list of strings")
+        if len(values) > most:
+            raise errors.validation(values, member, f"Member must have length less than or "
+                                    f"equal to {most}")
+        for value in values:
+            if not 1 <= len(value) <= longest:
+                raise errors.validation(values, member, "Member must satisfy constraint: "
+                                        f"[Member must have length less than or equal to "
+                                        f"{longest}, Member must have length greater than or "
+                                        "equal to 1]")
+    credentials = cors.get("AllowCredentials")
+    if credentials is not None and not isinstance(credentials, bool):
+        raise _serialization("Cors.AllowCredentials must be a boolean")
     max_age = cors.get("MaxAge")
-    if max_age is not None and not (isinstance(max_age, int) and 0 <= max_age <= 86400):
-        raise errors.validation(max_age, "cors.maxAge",
-                                "Member must have value less than or equal to 86400")
-    allowed = ("AllowCredentials", "AllowHeaders", "AllowMethods", "AllowOrigins",
-               "ExposeHeaders", "MaxAge")
-    return {key: cors[key] for key in allowed if key in cors}
+    if max_age is not None:
+        if isinstance(max_age, bool) or not isinstance(max_age, int):
+            raise _serialization("Cors.MaxAge must be an integer")
+        if not 0 <= max_age <= 86400:
+            raise errors.validation(max_age, "cors.maxAge",
+                                    "Member must have value less than or equal to 86400")
+    return dict(cors)
+
+
+def _serialization(message: str) -> LambdaError:
+    return LambdaError(400, "SerializationException", message)
 
 
 def build_statement(body: dict[str, Any], resource: str) -> dict[str, Any]:
@@ -542,6 +590,8 @@ def build_statement(body: dict[str, Any], resource: str) -> dict[str, Any]:
             raise errors.validation(url_auth_type, "functionUrlAuthType",
                                     "Member must satisfy enum value set: [NONE, AWS_IAM]")
     via_url = body.get("InvokedViaFunctionUrl")
+    if via_url is not None and not isinstance(via_url, bool):
+        raise _serialization("InvokedViaFunctionUrl must be a boolean")
     if via_url is not None and action.lower() != "lambda:invokefunction":
         raise errors.invalid_parameter(
             "InvokedViaFunctionUrl is only supported for lambda:InvokeFunction action"

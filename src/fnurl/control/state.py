@@ -188,6 +188,11 @@ class ControlState:
     def _write(
         self, kind: str, name: str, value: dict[str, Any] | None, qualifier: str = ""
     ) -> None:
+        # Whatever cannot be served must never reach the store: it would fail every start.
+        if kind == URL:
+            _function_url(value)
+        elif kind == POLICY:
+            _policy(value, name)
         if qualifier:
             # Alias-level objects exist only through the API.
             self.store.put(kind, name, qualifier, value, source="api", file_hash="")

@@ -34,6 +34,7 @@ from fnurl.sigv4 import Credential
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 SESSION = "session"
 SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]+$")
 _KEY_ALPHABET = string.ascii_uppercase + "234567"
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 
@@ -205,14 +206,26 @@ class Sts:
 
     def assume_role(self, request: Request, caller: Caller, parameters: dict[str, str]) -> str:
         role_arn = parameters.get("RoleArn", "")
+        if not ROLE_ARN.match(role_arn):
+            raise _invalid(role_arn, "roleArn", "Member must have length greater than or equal "
+                           "to 20" if len(role_arn) < 20 else "Member must satisfy regular "
+                           "expression pattern: arn:aws:iam::\\d{12}:role/.+")
         name = parameters.get("RoleSessionName", "")
+        if not 2 <= len(name) <= 64:
+            raise _invalid(name, "roleSessionName", "Member must have length greater than or "
+                           "equal to 2" if len(name) < 2 else "Member must have length less "
+                           "than or equal to 64")
         if not SESSION_NAME.match(name):
-            raise StsError(400, "ValidationError",
-                           f"1 validation error detected: Value '{name}' at 'roleSessionName' "
-                           "failed to satisfy constraint: Member must satisfy regular "
-                           "expression pattern: [\\w+=,.@-]*")
+            raise _invalid(name, "roleSessionName",
+                           "Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+        if any(key.startswith("PolicyArns.") for key in parameters):
+            raise StsError(400, "ValidationError", "fnurl does not support PolicyArns (managed "
+                           "session policies); pass an inline Policy instead")
         duration = _duration(parameters.get("DurationSeconds"), 3600, 900, 43200)
         session_policy = parameters.get("Policy")
+        if session_policy is not None and len(session_policy) > 2048:
+            raise StsError(400, "PackedPolicyTooLarge", "Packed policy consumes more than 100% "
+                           "of the allotted space.")
         tags = _tags(parameters)
 
         identity = caller.identity
@@ -223,11 +236,20 @@ class Sts:
         if role is None or role.trust_policy is None:
             auth_log.info("sts: %s cannot assume %s: no such role", identity.arn, role_arn)
             raise denied
-        decision = self._authorize_assume(request, identity, role)
+        decision = self._authorize_assume(request, identity, role, "sts:AssumeRole")
         if not decision.allowed:
             auth_log.info("sts: denied %s sts:AssumeRole on %s: %s", identity.arn, role_arn,
                           decision.reason)
             raise denied
+        if tags:
+            # Session tags become aws:PrincipalTag values: passing them is its own permission.
+            tagging = self._authorize_assume(request, identity, role, "sts:TagSession")
+            if not tagging.allowed:
+                auth_log.info("sts: denied %s sts:TagSession on %s: %s", identity.arn,
+                              role_arn, tagging.reason)
+                raise StsError(403, "AccessDenied",
+                               f"User: {identity.arn} is not authorized to perform: "
+                               f"sts:TagSession on resource: {role_arn}")
         if duration > role.max_session_duration:
             raise StsError(400, "ValidationError",
                            "The requested DurationSeconds exceeds the MaxSessionDuration set "
@@ -253,7 +275,9 @@ class Sts:
             f"<Arn>{escape(holder.identity.arn)}</Arn></AssumedRoleUser>{packed}"
         )
 
-    def _authorize_assume(self, request: Request, identity: Identity, role: Role) -> iam.Decision:
+    def _authorize_assume(
+        self, request: Request, identity: Identity, role: Role, action: str
+    ) -> iam.Decision:
         context = principal_context(identity, self.registry)
         context["aws:SourceIp"] = request.client.host if request.client else "127.0.0.1"
         context["aws:SecureTransport"] = "true"
@@ -263,7 +287,7 @@ class Sts:
         return iam.evaluate(
             iam.AuthorizationRequest(
                 principal=identity.principal,
-                action="sts:AssumeRole",
+                action=action,
                 resource=role.arn,
                 resource_account=role.account,
                 context=context,
@@ -279,7 +303,8 @@ class Sts:
 
     def get_session_token(self, caller: Caller, parameters: dict[str, str]) -> str:
         identity = caller.identity
-        if identity.role_arn is not None:
+        holder = self.registry.keys.get(caller.access_key_id)
+        if identity.role_arn is not None or (holder is not None and holder.expires_at):
             raise StsError(403, "AccessDenied",
                            "Cannot call GetSessionToken with session credentials")
         duration = _duration(parameters.get("DurationSeconds"), 43200, 900, 129600)
@@ -319,10 +344,19 @@ def _tags(parameters: dict[str, str]) -> dict[str, str]:
     tags: dict[str, str] = {}
     index = 1
     while f"Tags.member.{index}.Key" in parameters:
-        tags[parameters[f"Tags.member.{index}.Key"]] = parameters.get(
-            f"Tags.member.{index}.Value", "")
+        key = parameters[f"Tags.member.{index}.Key"]
+        # Tag keys of IAM principals are case-insensitive: Team and team are one key.
+        if key.lower() in {k.lower() for k in tags}:
+            raise StsError(400, "InvalidParameterValue", "Duplicate tag keys found. Please "
+                           "note that Tag keys are case insensitive.")
+        tags[key] = parameters.get(f"Tags.member.{index}.Value", "")
         index += 1
     return tags
+
+
+def _invalid(value: str, member: str, constraint: str) -> StsError:
+    return StsError(400, "ValidationError", f"1 validation error detected: Value '{value}' at "
+                    f"'{member}' failed to satisfy constraint: {constraint}")
 
 
 def _sts_code(code: str) -> str:

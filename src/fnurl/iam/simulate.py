@@ -42,6 +42,9 @@ def simulate_lines(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
         except json.JSONDecodeError as error:
             yield {"id": None, "error": f"line {number}: not valid JSON: {error.msg}"}
             continue
+        except RecursionError:
+            yield {"id": None, "error": f"line {number}: JSON nested too deeply"}
+            continue
 
         yield simulate_case(case)
 
