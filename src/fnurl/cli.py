@@ -157,6 +157,9 @@ def check(file: str | None) -> None:
 @click.option("--context", "pairs", multiple=True, metavar="KEY=VALUE",
               help="Add or replace a condition key; repeat a key for a multivalued one.")
 @click.option("--verbose", "-v", is_flag=True, help="Every statement and context key.")
+@click.option("--state-dir", type=click.Path(file_okay=False), envvar="FNURL_STATE_DIR",
+              help="The server's state (default: .fnurl/ beside the project file), so what "
+                   "the API changed counts; read, never written.")
 def explain(
     config_file: str | None,
     function_name: str | None,
@@ -167,6 +170,7 @@ def explain(
     action: str | None,
     pairs: tuple[str, ...],
     verbose: bool,
+    state_dir: str | None,
 ) -> None:
     """Say whether a call would be allowed, and why: the layer, statement and condition."""
     from fnurl.gateway.authorize import explain_call
@@ -180,6 +184,16 @@ def explain(
         raise SystemExit(1) from exc
 
     world = registry.build(loaded, demo=is_demo)
+    database = (Path(state_dir) if state_dir else loaded.root / ".fnurl") / "fnurl.db"
+    if not is_demo and database.is_file():
+        from fnurl import control
+        from fnurl.control.sts import Sts
+        from fnurl.store import Store
+
+        # Overlay what the API changed (URL configs, policies, functions, sessions).
+        state = control.ControlState(world, Store(database, read_only=True), loaded,
+                                     database.parent / "functions")
+        Sts(state, loaded)
     signed_as = None
     if request_file is not None:
         function_name, signed_as = _explain_request(world, request_file.read())

@@ -41,8 +41,14 @@ class StoredObject:
 class Store:
     """A SQLite file of control-plane state (or an in-memory one, for tests)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
+        if read_only and path is not None:
+            # For `fnurl explain`: see what the server sees, change nothing.
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                                       check_same_thread=False)
+            return
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(
@@ -82,6 +88,8 @@ class Store:
         source: Source,
         file_hash: str,
     ) -> None:
+        if self.read_only:
+            return
         text = json.dumps(value, separators=(",", ":")) if value is not None else None
         self._db.execute(
             "INSERT INTO objects (kind, function, qualifier, value, source, file_hash) "
