@@ -20,6 +20,18 @@ def demo_project_path() -> Path:
     return Path(str(resources.files("fnurl") / "demo" / "fnurl.yaml"))
 
 
+def load_project(config_file: str | None) -> tuple[Path, bool, config.LoadedProject]:
+    """Resolve and load the project, or print its located problems and exit 1."""
+    path, is_demo = resolve_project(config_file)
+    try:
+        loaded = config.load(path)
+    except config.ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(1) from exc
+    return path, is_demo, loaded
+
+
 def resolve_project(config_file: str | None) -> tuple[Path, bool]:
     """The project to serve: --config, else ./fnurl.yaml, else the bundled demo."""
     if config_file is not None:
@@ -74,13 +86,7 @@ def serve(
     from fnurl.runtime.process import ProcessRuntime
     from fnurl.store import Store
 
-    path, is_demo = resolve_project(config_file)
-    try:
-        loaded = config.load(path)
-    except config.ConfigError as exc:
-        for problem in exc.problems:
-            click.echo(f"error: {problem}", err=True)
-        raise SystemExit(1) from exc
+    path, is_demo, loaded = load_project(config_file)
 
     for warning in loaded.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -175,13 +181,7 @@ def explain(
     """Say whether a call would be allowed, and why: the layer, statement and condition."""
     from fnurl.gateway.authorize import explain_call
 
-    path, is_demo = resolve_project(config_file)
-    try:
-        loaded = config.load(path)
-    except config.ConfigError as exc:
-        for problem in exc.problems:
-            click.echo(f"error: {problem}", err=True)
-        raise SystemExit(1) from exc
+    path, is_demo, loaded = load_project(config_file)
 
     world = registry.build(loaded, demo=is_demo)
     database = (Path(state_dir) if state_dir else loaded.root / ".fnurl") / "fnurl.db"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.requests import Request
 
@@ -48,6 +50,21 @@ async def read_body(request: Request) -> bytes:
         chunks.append(chunk)
     body = b"".join(chunks)
     request._body = body  # later request.body()/json() calls reuse what was read
+    return body
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object ({} when empty), or SerializationException."""
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise LambdaError(400, "SerializationException", "Could not parse request body into "
+                          "json: the body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise LambdaError(400, "SerializationException", "Request body must be a JSON object")
     return body
 
 

@@ -10,7 +10,6 @@ import base64
 import binascii
 import hashlib
 import io
-import json
 import re
 import shutil
 import time
@@ -23,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from fnurl.control import errors
-from fnurl.control.auth import Caller, authorize
+from fnurl.control.auth import Caller, authorize, json_body
 from fnurl.control.errors import LambdaError
 from fnurl.registry import LambdaFunction, Registry
 from fnurl.store import Store
@@ -124,7 +123,7 @@ class Functions:
         return row.value if row is not None else None
 
     async def create(self, request: Request, caller: Caller) -> Response:
-        body = await _json(request)
+        body = await json_body(request)
         name = body.get("FunctionName")
         if isinstance(name, str) and (named := FUNCTION_ARN_NAME.match(name)):
             name = named.group("name")
@@ -263,14 +262,3 @@ def _unzip(encoded: Any, target: Path) -> None:
         else:
             destination.parent.mkdir(parents=True, exist_ok=True)
             destination.write_bytes(archive.read(member))
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except (ValueError, RecursionError) as exc:
-        raise LambdaError(400, "SerializationException", "Could not parse request body into "
-                          "json") from exc
-    if not isinstance(body, dict):
-        raise LambdaError(400, "SerializationException", "Request body must be a JSON object")
-    return body

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fnurl.control import errors
-from fnurl.control.auth import Caller, authenticate, authorize
+from fnurl.control.auth import Caller, authenticate, authorize, json_body
 from fnurl.control.errors import LambdaError
 from fnurl.control.functions import configuration
 from fnurl.control.state import POLICY_LIMIT, ControlState, policy_text
@@ -128,7 +128,7 @@ class LambdaApi:
             return JSONResponse({"Aliases": [_alias_shape(arn, a)
                                              for a in self.state.aliases(function)]})
 
-        body = await _json_body(request)
+        body = await json_body(request)
         name = body.get("Name")
         if not isinstance(name, str) or not ALIAS_NAME.match(name):
             raise errors.validation(name, "name", "Member must satisfy regular expression "
@@ -162,7 +162,7 @@ class LambdaApi:
         if request.method == "GET":
             return JSONResponse(_alias_shape(arn, current))
 
-        body = await _json_body(request)
+        body = await json_body(request)
         revision = body.get("RevisionId")
         if revision is not None and revision != current["revision_id"]:
             raise errors.precondition_failed()
@@ -185,7 +185,7 @@ class LambdaApi:
             published = [{**latest, **v["configuration"]} for v in self.state.versions(function)]
             return JSONResponse({"Versions": [latest, *published]})
 
-        body = await _json_body(request)
+        body = await json_body(request)
         authorize(request, self.registry, caller, "lambda:PublishVersion", function, arn)
         snapshot = {"Description": str(body.get("Description", "")),
                     "CodeSha256": latest["CodeSha256"]}
@@ -266,7 +266,7 @@ class LambdaApi:
             "PUT": "lambda:UpdateFunctionUrlConfig",
             "DELETE": "lambda:DeleteFunctionUrlConfig",
         }[method]
-        body = await _json_body(request) if method in ("POST", "PUT") else {}
+        body = await json_body(request) if method in ("POST", "PUT") else {}
 
         if function is None:
             if method in ("POST", "PUT"):
@@ -403,7 +403,7 @@ class LambdaApi:
                              "RevisionId": current["revision_id"]})
 
     async def add_permission(self, request: Request, caller: Caller) -> Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         statement = build_statement(body, "")  # validate before anything else, as AWS does
         function, arn, alias = self.policy_function(request, caller)
         statement["Resource"] = arn
@@ -468,20 +468,6 @@ def _alias_shape(arn: str, alias: dict[str, Any]) -> dict[str, Any]:
         "Description": alias["description"],
         "RevisionId": alias["revision_id"],
     }
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise LambdaError(400, "SerializationException", "Could not parse request body into "
-                          "json: the body is not valid JSON") from exc
-    if not isinstance(body, dict):
-        raise LambdaError(400, "SerializationException", "Request body must be a JSON object")
-    return body
 
 
 def _url_fields(
