@@ -67,8 +67,9 @@ class ProjectReloader:
         def is_project_file(_: watchfiles.Change, path: str) -> bool:
             return Path(path).resolve() == self.path
 
+        # Only the file's own directory: the state store and logs may live below it.
         async for _ in watchfiles.awatch(self.path.parent, watch_filter=is_project_file,
-                                         debounce=200, step=50):
+                                         debounce=200, step=50, recursive=False):
             self.reload()
 
 

@@ -218,6 +218,53 @@ def authorize_url_call(
         referer=referer,
         now=now,
     )
+    key, pinned = _cache_key(call)
+    cached = _decisions.get(key)
+    if cached is not None and all(a is b for a, b in zip(cached[0], pinned, strict=True)):
+        return cached[1]
+
+    result = _decide(call)
+    if len(_decisions) >= DECISION_CACHE_SIZE:
+        _decisions.clear()
+    _decisions[key] = (pinned, result)
+    return result
+
+
+# Decisions of recent URL calls. `iam.evaluate` is a pure function of the requests and the
+# policies, so a call whose requests (principal, action, resource and every condition key,
+# aws:CurrentTime included, so an entry serves one second at most) and policy objects are
+# the same gets the same decision. Policies are immutable: an edit (project reload, the
+# permission API) makes new objects, so it can never hit an entry made before it.
+DECISION_CACHE_SIZE = 4096
+_decisions: dict[tuple[object, ...], tuple[tuple[object, ...], UrlDecision]] = {}
+
+
+def _cache_key(call: UrlCall) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """The key for a call's decision, and the policy objects it stands for.
+
+    Policies are keyed by id(); the entry keeps the objects themselves (`pinned`) and a hit
+    compares them by identity, so an id reused by a new object cannot match.
+    """
+    policies = call.policies
+    pinned: tuple[object, ...] = (
+        *policies.identity, policies.resource, policies.boundary, policies.session,
+        *(p for level in policies.scps for p in level.policies),
+        *(p for level in policies.rcps for p in level.policies),
+    )
+    levels = tuple(
+        (level.target, len(level.policies)) for level in (*policies.scps, *policies.rcps)
+    )
+    checks = tuple(
+        (check.principal, check.action, check.resource, check.resource_account,
+         tuple((name, value if isinstance(value, str) else tuple(value))
+               for name, value in check.context.items()))
+        for check in call.checks
+    )
+    key = (len(policies.identity), len(policies.scps), levels, tuple(map(id, pinned)), checks)
+    return key, pinned
+
+
+def _decide(call: UrlCall) -> UrlDecision:
     decision = None
     for request in call.checks:
         decision = iam.evaluate(request, call.policies)

@@ -76,14 +76,32 @@ class LambdaContext:
         sys.stdout.flush()
 
 
+# /proc/self/status, kept open: it is read at the end of every invocation, and reading an
+# open proc file again from offset 0 regenerates it, without an open and close per call.
+_status: tuple[int, int] | None = None     # (pid, fd)
+
+
+def _vm_hwm_kb() -> int | None:
+    global _status
+    # A handler that forks: the child must read its own status, not the parent's.
+    if _status is None or _status[0] != os.getpid():
+        _status = (os.getpid(), os.open("/proc/self/status", os.O_RDONLY))
+    text = os.pread(_status[1], 16384, 0)
+    start = text.find(b"\nVmHWM:")
+    if start < 0:
+        return None
+    end = text.find(b"\n", start + 1)
+    return int(text[start + 7:end if end > 0 else None].split()[0])
+
+
 def peak_rss_kb() -> int:
     """The most resident memory this process has used so far, in kilobytes."""
     # On Linux getrusage's ru_maxrss keeps the peak of the image before exec (the
     # gateway's); VmHWM is this program's own.
-    with contextlib.suppress(OSError), open("/proc/self/status", "rb") as status:
-        for line in status:
-            if line.startswith(b"VmHWM:"):
-                return int(line.split()[1])
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        peak = _vm_hwm_kb()
+        if peak is not None:
+            return peak
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -102,6 +120,7 @@ class MemoryGuard:
     def __init__(self, limit_mb: int) -> None:
         self.limit_kb = limit_mb * 1024
         self._busy = threading.Event()
+        peak_rss_kb()   # opens /proc/self/status here, before a second thread may race to
         threading.Thread(target=self._watch, name="fnurl-memory", daemon=True).start()
 
     @contextlib.contextmanager
