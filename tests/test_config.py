@@ -319,3 +319,11 @@ def test_scps_on_the_management_account_are_a_warning(tmp_path: Path) -> None:
     assert len(loaded.warnings) == 1
     assert ("organization.account_scps.555566667777: SCPs do not apply to the management "
             "account") in str(loaded.warnings[0])
+
+
+def test_reserved_environment_variables_are_refused(tmp_path: Path) -> None:
+    found = problems(tmp_path, FULL.replace("environment: {GREETING: hi}",
+                                            "environment: {GREETING: hi, AWS_REGION: eu-west-1}"))
+
+    assert "functions.hello.environment: Lambda reserves these variables" in found[0]
+    assert "AWS_REGION" in found[0]

@@ -200,6 +200,21 @@ class LoadedProject:
         return function.region or self.project.region
 
 
+# Variables Lambda sets itself; UpdateFunctionConfiguration refuses to override them.
+RESERVED_VARIABLES = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
+
+
+def is_reserved_variable(name: str) -> bool:
+    return name in RESERVED_VARIABLES
+
+
 def derive_url_id(account: str, region: str, function_name: str, qualifier: str = "") -> str:
     """A stable 32-character [a-z0-9] url-id, so URLs survive restarts."""
     digest = hashlib.sha256(f"{account}:{region}:{function_name}:{qualifier}".encode()).digest()
@@ -434,6 +449,11 @@ def _check_semantics(
         region = function.region or project.region
         if function.region is not None and not REGION.match(function.region):
             problem((*base, "region"), f"is not an AWS region name, got {function.region!r}")
+
+        reserved = sorted(k for k in function.environment if is_reserved_variable(k))
+        if reserved:
+            problem((*base, "environment"), "Lambda reserves these variables and refuses to "
+                    f"set them: {', '.join(reserved)}")
 
         code_dir = root / function.code
         if not code_dir.is_dir():

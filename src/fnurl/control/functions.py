@@ -21,6 +21,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from fnurl.config import is_reserved_variable
 from fnurl.control import errors
 from fnurl.control.auth import Caller, authorize, json_body
 from fnurl.control.errors import LambdaError
@@ -155,6 +156,13 @@ class Functions:
             ):
                 raise LambdaError(400, "SerializationException",
                                   f"{label} must be a map of strings to strings")
+        reserved = sorted(k for k in environment if is_reserved_variable(k))
+        if reserved:
+            raise errors.invalid_parameter(
+                "Lambda was unable to configure your environment variables because the "
+                "environment variables you have provided contains reserved keys that are "
+                f"currently not supported for modification. Reserved keys used in this "
+                f"request: {', '.join(reserved)}")
         code = body.get("Code") or {}
         if not isinstance(code, dict) or "ZipFile" not in code:
             raise errors.invalid_parameter(
