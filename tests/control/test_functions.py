@@ -112,3 +112,43 @@ def test_created_functions_survive_a_restart(tmp_path: Path, args: list[str]) ->
             "app.handler")
     finally:
         second.stop()
+
+
+def test_update_configuration_code_and_delete(server: Server) -> None:
+    client = lam(server)
+    create(client)
+    url = client.create_function_url_config(FunctionName="made", AuthType="NONE")["FunctionUrl"]
+    for sid, action, extra in (
+        ("url", "lambda:InvokeFunctionUrl", {"FunctionUrlAuthType": "NONE"}),
+        ("invoke", "lambda:InvokeFunction", {"InvokedViaFunctionUrl": True}),
+    ):
+        client.add_permission(FunctionName="made", StatementId=sid, Action=action,
+                              Principal="*", **extra)
+    host = url.split("//")[1].rstrip("/")
+
+    def reply() -> httpx.Response:
+        return httpx.get(f"{server.base}/", headers={"Host": host}, timeout=30)
+
+    updated = client.update_function_configuration(
+        FunctionName="made", Environment={"Variables": {"WORD": "reconfigured"}}, Timeout=7)
+    assert updated["Timeout"] == 7
+    assert reply().content == b"made reconfigured"
+
+    new_code = b"def handler(event, context):\n    return 'new code'\n"
+    client.update_function_code(FunctionName="made", ZipFile=zipped({"app.py": new_code}))
+    assert reply().content == b"new code"
+    assert client.get_function_configuration(FunctionName="made")["CodeSize"] == len(new_code)
+
+    client.delete_function(FunctionName="made")
+    with pytest.raises(ClientError) as caught:
+        client.get_function(FunctionName="made")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert reply().content == b'{"Message":null}'
+
+
+def test_file_declared_functions_are_changed_in_the_file(server: Server) -> None:
+    with pytest.raises(ClientError) as caught:
+        lam(server).update_function_configuration(FunctionName="my-function", Timeout=9)
+
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert "project file" in caught.value.response["Error"]["Message"]

@@ -15,6 +15,8 @@ import shutil
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +95,9 @@ class Functions:
         self.registry = registry
         self.store = store
         self.code_root = code_root
+        # Set by ControlState: keep URL and alias entries in step with the function.
+        self.on_change: Callable[[str], None] = lambda name: None
+        self.on_delete: Callable[[str], None] = lambda name: None
 
     def restore(self) -> None:
         """Put API-created functions back into the registry (file-declared names win)."""
@@ -107,7 +112,7 @@ class Functions:
             account=record["account"],
             region=record["region"],
             handler=record["handler"],
-            code_dir=self.code_root / name,
+            code_dir=self.code_root / record.get("code_path", name),
             runtime=record["runtime"],
             environment=dict(record.get("environment", {})),
             timeout=int(record.get("timeout", 3)),
@@ -156,13 +161,7 @@ class Functions:
             ):
                 raise LambdaError(400, "SerializationException",
                                   f"{label} must be a map of strings to strings")
-        reserved = sorted(k for k in environment if is_reserved_variable(k))
-        if reserved:
-            raise errors.invalid_parameter(
-                "Lambda was unable to configure your environment variables because the "
-                "environment variables you have provided contains reserved keys that are "
-                f"currently not supported for modification. Reserved keys used in this "
-                f"request: {', '.join(reserved)}")
+        _check_environment(environment)
         code = body.get("Code") or {}
         if not isinstance(code, dict) or "ZipFile" not in code:
             raise errors.invalid_parameter(
@@ -176,10 +175,12 @@ class Functions:
         if name in self.registry.functions:
             raise errors.conflict(f"Function already exist: {name}")
 
-        target = self.code_root / name
+        code_path = f"{name}/{uuid.uuid4().hex[:12]}"
+        target = self.code_root / code_path
         _unzip(code["ZipFile"], target)
         sha, size = code_sha256(target)
         record = {
+            "code_path": code_path,
             "account": account, "region": region, "handler": handler, "runtime": runtime,
             "role": role, "description": str(body.get("Description", "")),
             "timeout": timeout, "memory": memory, "environment": dict(environment),
@@ -190,6 +191,90 @@ class Functions:
         function = self._function(name, record)
         self.registry.functions[name] = function
         return JSONResponse(configuration(function, record), status_code=201)
+
+    def _owned(self, function: LambdaFunction) -> dict[str, Any]:
+        record = self.record(function.name)
+        if record is None:
+            # The project file owns this function; an API change would be undone by it.
+            raise errors.invalid_parameter(
+                f"Function {function.name} is declared in the project file; change it there "
+                "(fnurl applies edits of the file while serving)")
+        return record
+
+    def _save(self, function: LambdaFunction, record: dict[str, Any]) -> JSONResponse:
+        record = {**record, "last_modified": last_modified(time.time()),
+                  "revision_id": str(uuid.uuid4())}
+        self.store.put(FUNCTION, function.name, "", record, source="api", file_hash="")
+        updated = replace(
+            function, code_dir=self.code_root / record.get("code_path", function.name),
+            handler=record["handler"], runtime=record["runtime"],
+            environment=dict(record.get("environment", {})), timeout=int(record["timeout"]),
+            memory=int(record["memory"]),
+        )
+        self.registry.functions[function.name] = updated
+        self.on_change(function.name)
+        return JSONResponse(configuration(updated, record))
+
+    async def update_configuration(
+        self, request: Request, caller: Caller, function: LambdaFunction, arn: str
+    ) -> Response:
+        body = await json_body(request)
+        authorize(request, self.registry, caller, "lambda:UpdateFunctionConfiguration",
+                  function, arn)
+        record = dict(self._owned(function))
+        revision = body.get("RevisionId")
+        if revision is not None and revision != record.get("revision_id"):
+            raise errors.precondition_failed()
+
+        if "Timeout" in body:
+            record["timeout"] = _integer(body, "Timeout", 3, 1, 900)
+        if "MemorySize" in body:
+            record["memory"] = _integer(body, "MemorySize", 128, 128, 10240)
+        if "Handler" in body:
+            handler = body["Handler"]
+            if not isinstance(handler, str) or not HANDLER.match(handler):
+                raise errors.validation(handler, "handler", "Member must satisfy regular "
+                                        "expression pattern: [^\\s]+")
+            record["handler"] = handler
+        if "Description" in body:
+            record["description"] = str(body["Description"])
+        if "Environment" in body:
+            environment = (body.get("Environment") or {}).get("Variables") or {}
+            _check_environment(environment)
+            record["environment"] = dict(environment)
+        return self._save(function, record)
+
+    async def update_code(
+        self, request: Request, caller: Caller, function: LambdaFunction, arn: str
+    ) -> Response:
+        body = await json_body(request)
+        authorize(request, self.registry, caller, "lambda:UpdateFunctionCode", function, arn)
+        record = dict(self._owned(function))
+        if "ZipFile" not in body:
+            raise errors.invalid_parameter(
+                "fnurl accepts ZipFile only (S3 locations and images are not supported)")
+
+        # New code goes to a new directory: environments made from the old one are retired
+        # on the next call, as Lambda's are once the update completes.
+        code_path = f"{function.name}/{uuid.uuid4().hex[:12]}"
+        target = self.code_root / code_path
+        _unzip(body["ZipFile"], target)
+        record["code_path"] = code_path
+        record["code_sha256"], record["code_size"] = code_sha256(target)
+        old = function.code_dir
+        response = self._save(function, record)
+        shutil.rmtree(old, ignore_errors=True)
+        return response
+
+    def delete(self, request: Request, caller: Caller, function: LambdaFunction,
+               arn: str) -> Response:
+        authorize(request, self.registry, caller, "lambda:DeleteFunction", function, arn)
+        self._owned(function)
+
+        self.store.put(FUNCTION, function.name, "", None, source="api", file_hash="")
+        self.on_delete(function.name)
+        shutil.rmtree(self.code_root / function.name, ignore_errors=True)
+        return Response(status_code=204)
 
     def get(self, function: LambdaFunction, request: Request) -> Response:
         record = self.record(function.name)
@@ -223,6 +308,21 @@ class Functions:
         if start + limit < len(names):
             body["NextMarker"] = str(start + limit)
         return JSONResponse(body)
+
+
+def _check_environment(environment: Any) -> None:
+    if not isinstance(environment, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in environment.items()
+    ):
+        raise LambdaError(400, "SerializationException",
+                          "Environment.Variables must be a map of strings to strings")
+    reserved = sorted(k for k in environment if is_reserved_variable(k))
+    if reserved:
+        raise errors.invalid_parameter(
+            "Lambda was unable to configure your environment variables because the "
+            "environment variables you have provided contains reserved keys that are "
+            f"currently not supported for modification. Reserved keys used in this "
+            f"request: {', '.join(reserved)}")
 
 
 def _integer(body: dict[str, Any], field: str, default: int, low: int, high: int) -> int:

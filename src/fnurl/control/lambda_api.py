@@ -64,7 +64,12 @@ def routes(state: ControlState) -> list[Route]:
               methods=["GET", "POST"]),
         Route("/2015-03-31/functions/{name}/policy/{sid}", api.endpoint(api.remove_permission),
               methods=["DELETE"]),
-        Route("/2015-03-31/functions/{name}", api.endpoint(api.get_function), methods=["GET"]),
+        Route("/2015-03-31/functions/{name}", api.endpoint(api.get_function),
+              methods=["GET", "DELETE"]),
+        Route("/2015-03-31/functions/{name}/configuration",
+              api.endpoint(api.function_configuration), methods=["GET", "PUT"]),
+        Route("/2015-03-31/functions/{name}/code", api.endpoint(api.function_code),
+              methods=["PUT"]),
         Route("/2015-03-31/functions/{name}/aliases", api.endpoint(api.aliases),
               methods=["GET", "POST"]),
         Route("/2015-03-31/functions/{name}/aliases/{alias}", api.endpoint(api.alias),
@@ -105,8 +110,24 @@ class LambdaApi:
         function, qualifier, arn = self.function(request, caller)
         if function is None or qualifier not in (None, "$LATEST"):
             raise errors.not_found(f"Function not found: {arn}")
+        if request.method == "DELETE":
+            return self.state.functions.delete(request, caller, function, arn)
         authorize(request, self.registry, caller, "lambda:GetFunction", function, arn)
         return self.state.functions.get(function, request)
+
+    async def function_configuration(self, request: Request, caller: Caller) -> Response:
+        function, arn = self._unqualified(request, caller)
+        if request.method == "PUT":
+            return await self.state.functions.update_configuration(request, caller, function,
+                                                                   arn)
+        authorize(request, self.registry, caller, "lambda:GetFunctionConfiguration",
+                  function, arn)
+        record = self.state.functions.record(function.name)
+        return JSONResponse(configuration(function, record))
+
+    async def function_code(self, request: Request, caller: Caller) -> Response:
+        function, arn = self._unqualified(request, caller)
+        return await self.state.functions.update_code(request, caller, function, arn)
 
     # Aliases and versions
 

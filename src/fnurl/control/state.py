@@ -95,6 +95,8 @@ class ControlState:
         if code_root is None:
             code_root = Path(tempfile.mkdtemp(prefix="fnurl-functions-"))
         self.functions = Functions(registry, store, code_root)
+        self.functions.on_change = self._function_changed
+        self.functions.on_delete = self._function_deleted
         self.functions.restore()
         self._file_urls: dict[str, tuple[dict[str, Any] | None, str]] = {}
         self._file_policies: dict[str, tuple[dict[str, Any] | None, str]] = {}
@@ -159,6 +161,23 @@ class ControlState:
         if function.url is not None:
             self.registry.urls[function.url.url_id] = function
         self._refresh_aliases(name)
+
+    def _function_changed(self, name: str) -> None:
+        self._apply(URL, name, self._value(URL, name, ""))
+
+    def _function_deleted(self, name: str) -> None:
+        """A deleted function takes its URL configs, aliases and policies with it."""
+        for kind in (URL, POLICY, ALIAS):
+            for owner, qualifier, row in self.store.items(kind):
+                if owner == name and row.value is not None:
+                    self.store.put(kind, name, qualifier, None, source="api", file_hash="")
+        function = self.registry.functions.pop(name, None)
+        for url_id, served in list(self.registry.urls.items()):
+            if served.name == name:
+                del self.registry.urls[url_id]
+        if function is not None:
+            self._file_urls.pop(name, None)
+            self._file_policies.pop(name, None)
 
     def _refresh_aliases(self, name: str) -> None:
         """Rebuild the copies that serve alias URLs (they share the function's code)."""
