@@ -99,12 +99,16 @@ class Store:
             (kind, function, qualifier, text, source, file_hash),
         )
 
-    def items(self, kind: str) -> Iterator[tuple[str, str, StoredObject]]:
-        rows = self._db.execute(
-            "SELECT function, qualifier, value, source, file_hash FROM objects WHERE kind = ? "
-            "ORDER BY function, qualifier",
-            (kind,),
-        ).fetchall()
+    def items(
+        self, kind: str, function: str | None = None
+    ) -> Iterator[tuple[str, str, StoredObject]]:
+        """Rows of one kind, of every function or of one."""
+        query = "SELECT function, qualifier, value, source, file_hash FROM objects WHERE kind = ?"
+        parameters: tuple[str, ...] = (kind,)
+        if function is not None:
+            query += " AND function = ?"
+            parameters = (kind, function)
+        rows = self._db.execute(query + " ORDER BY function, qualifier", parameters).fetchall()
         for function, qualifier, value, source, file_hash in rows:
             decoded = json.loads(value) if value is not None else None
             yield function, qualifier, StoredObject(decoded, source, file_hash)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +13,6 @@ from tests.servers import REPO, Server, sign, start_server
 
 PROJECT = REPO / "tests" / "control" / "project" / "fnurl.yaml"
 ADMIN = {"key": "AKIAADMINEXAMPLE0001", "secret": "admin-secret"}
-
-
-@pytest.fixture
-def args(tmp_path: Path) -> list[str]:
-    return ["--config", str(PROJECT), "--state-dir", str(tmp_path / "state")]
-
-
-@pytest.fixture
-def server(tmp_path: Path, args: list[str]) -> Iterator[Server]:
-    running = start_server(tmp_path, args)
-    yield running
-    running.stop()
 
 
 def call(server: Server, method: str, path: str, body: Any = None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,18 +38,6 @@ def create(client: Any, name: str = "made", files: dict[str, bytes] | None = Non
         FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
         Code={"ZipFile": zipped(files or {"app.py": HANDLER})},
         Environment={"Variables": {"WORD": "on the fly"}}, Timeout=5)
-
-
-@pytest.fixture
-def args(tmp_path: Path) -> list[str]:
-    return ["--config", str(PROJECT), "--state-dir", str(tmp_path / "state")]
-
-
-@pytest.fixture
-def server(tmp_path: Path, args: list[str]) -> Iterator[Server]:
-    running = start_server(tmp_path, args)
-    yield running
-    running.stop()
 
 
 def test_create_get_list_and_invoke(server: Server) -> None:

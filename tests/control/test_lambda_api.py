@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +25,6 @@ KEYS = {
     "example": ("AKIAEXAMPLEROLE00004", "example-secret"),
 }
 FN_ARN = "arn:aws:lambda:us-east-1:111122223333:function:{}"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    running = start_server(tmp_path, ["--config", str(PROJECT), "--state-dir",
-                                      str(tmp_path / "state")])
-    yield running
-    running.stop()
 
 
 def client(server: Server, who: str = "admin", region: str = "us-east-1") -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.responses import Response
@@ -36,6 +37,18 @@ class LambdaError(Exception):
             media_type="application/json",
             headers={"x-amzn-ErrorType": self.code, "x-amzn-RequestId": request_id},
         )
+
+
+FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
+FUNCTION_NAME_CONSTRAINT = (
+    "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?"
+    "([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)"
+    "(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
+)
+
+
+def invalid_function_name(value: Any) -> LambdaError:
+    return validation(value, "functionName", FUNCTION_NAME_CONSTRAINT)
 
 
 def not_found(message: str = "The resource you requested does not exist.") -> LambdaError:

@@ -31,7 +31,6 @@ from fnurl.registry import LambdaFunction, Registry
 from fnurl.store import Store
 
 FUNCTION = "function"
-FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 FUNCTION_ARN_NAME = re.compile(
     r"^(arn:aws:lambda:[a-z0-9-]+:)?(\d{12}:)?function:(?P<name>[a-zA-Z0-9-_]{1,64})$"
 )
@@ -133,12 +132,8 @@ class Functions:
         name = body.get("FunctionName")
         if isinstance(name, str) and (named := FUNCTION_ARN_NAME.match(name)):
             name = named.group("name")
-        if not isinstance(name, str) or not FUNCTION_NAME.match(name):
-            raise errors.validation(name, "functionName",
-                                    "Member must satisfy regular expression pattern: "
-                                    "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)"
-                                    "?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|"
-                                    "[a-zA-Z0-9-_]+))?")
+        if not isinstance(name, str) or not errors.FUNCTION_NAME.match(name):
+            raise errors.invalid_function_name(name)
         role = body.get("Role")
         if not isinstance(role, str) or not ROLE.match(role):
             raise errors.validation(role, "role", "Member must satisfy regular expression "

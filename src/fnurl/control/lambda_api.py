@@ -36,12 +36,6 @@ PRINCIPAL_ARN = re.compile(
 )
 SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9][a-z0-9.-]*\.(amazonaws\.com|amazon\.com)(\.cn)?$")
 ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
-FUNCTION_NAME_CONSTRAINT = (
-    "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?"
-    "([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)"
-    "(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
-)
 FUNCTION_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:"
     r"(?P<name>[a-zA-Z0-9-_]+)(:(?P<qualifier>[a-zA-Z0-9-_$]+))?$"
@@ -233,10 +227,10 @@ class LambdaApi:
             qualifier = match.group("qualifier")
         else:
             name, colon, embedded = raw.partition(":")
-            if raw.startswith("arn:") or not FUNCTION_NAME.match(name) or (
+            if raw.startswith("arn:") or not errors.FUNCTION_NAME.match(name) or (
                 colon and not embedded
             ):
-                raise errors.validation(raw, "functionName", FUNCTION_NAME_CONSTRAINT)
+                raise errors.invalid_function_name(raw)
             qualifier = embedded or None
         if len(raw) > 140:
             raise errors.validation(raw, "functionName",

@@ -154,8 +154,11 @@ class ControlState:
                 self.registry.urls.pop(function.url.url_id, None)
             function = replace(function, url=_function_url(value))
         else:
-            policy, document = _policy(value, name)
-            function = replace(function, resource_policy=policy, policy_document=document)
+            statements = value["statements"] if value is not None else []
+            current = function.policy_document
+            if not (current and list(current["Statement"]) == statements):
+                policy, document = _policy(value, name)
+                function = replace(function, resource_policy=policy, policy_document=document)
 
         self.registry.functions[name] = function
         if function.url is not None:
@@ -168,8 +171,8 @@ class ControlState:
     def _function_deleted(self, name: str) -> None:
         """A deleted function takes its URL configs, aliases and policies with it."""
         for kind in (URL, POLICY, ALIAS):
-            for owner, qualifier, row in self.store.items(kind):
-                if owner == name and row.value is not None:
+            for _, qualifier, row in self.store.items(kind, name):
+                if row.value is not None:
                     self.store.put(kind, name, qualifier, None, source="api", file_hash="")
         function = self.registry.functions.pop(name, None)
         for url_id, served in list(self.registry.urls.items()):
@@ -187,8 +190,8 @@ class ControlState:
         for url_id, served in list(self.registry.urls.items()):
             if served.name == name and served.qualifier is not None:
                 del self.registry.urls[url_id]
-        for owner, alias, row in self.store.items(URL):
-            if owner != name or not alias or row.value is None:
+        for _, alias, row in self.store.items(URL, name):
+            if not alias or row.value is None:
                 continue
             alias_row = self.store.get(ALIAS, name, alias)
             # A URL whose alias was deleted stays, and answers 403: no policy can match it.
@@ -234,8 +237,8 @@ class ControlState:
 
     def url_configs(self, function: LambdaFunction) -> list[tuple[str, dict[str, Any]]]:
         return [
-            (qualifier, row.value) for name, qualifier, row in self.store.items(URL)
-            if name == function.name and row.value is not None
+            (qualifier, row.value) for _, qualifier, row in self.store.items(URL, function.name)
+            if row.value is not None
         ]
 
     def create_url(
@@ -301,8 +304,8 @@ class ControlState:
 
     def aliases(self, function: LambdaFunction) -> list[dict[str, Any]]:
         return [
-            row.value for owner, _, row in self.store.items(ALIAS)
-            if owner == function.name and row.value is not None
+            row.value for _, _, row in self.store.items(ALIAS, function.name)
+            if row.value is not None
         ]
 
     def put_alias(self, function: LambdaFunction, name: str, value: dict[str, Any]) -> None:
@@ -315,8 +318,8 @@ class ControlState:
 
     def versions(self, function: LambdaFunction) -> list[dict[str, Any]]:
         found = [
-            row.value for owner, _, row in self.store.items(VERSION)
-            if owner == function.name and row.value is not None
+            row.value for _, _, row in self.store.items(VERSION, function.name)
+            if row.value is not None
         ]
         return sorted(found, key=lambda v: int(v["version"]))
 

@@ -263,14 +263,10 @@ class Gateway:
             return errors.internal_error(request_id)
         assert result.payload is not None
 
-        if not self._fits(function, request_id, len(result.payload)):
+        mapped = self._mapped_reply(function, request_id, result.payload)
+        if mapped is None:
             return errors.internal_error(request_id)
-        try:
-            status, reply_headers, data = map_reply(result.payload)
-        except InvalidReply as exc:
-            runtime_log.error("%s: %s returned an invalid reply: %s", request_id,
-                              function.name, exc)
-            return errors.internal_error(request_id)
+        status, reply_headers, data = mapped
         return self._buffered(status, reply_headers, data, request_id, scope)
 
     async def _buffer_stream(
@@ -313,14 +309,10 @@ class Gateway:
         elif error is None:
             # An ordinary handler: its head as a proxy reply, but its whole JSON as the body.
             assert result.payload is not None
-            if not self._fits(function, request_id, len(result.payload)):
+            mapped = self._mapped_reply(function, request_id, result.payload)
+            if mapped is None:
                 return errors.internal_error(request_id)
-            try:
-                status, reply_headers, _ = map_reply(result.payload)
-            except InvalidReply as exc:
-                runtime_log.error("%s: %s returned an invalid reply: %s", request_id,
-                                  function.name, exc)
-                return errors.internal_error(request_id)
+            status, reply_headers, _ = mapped
             response = streaming.payload_stream(status, reply_headers, result.payload, method)
 
         if error is not None:
@@ -353,6 +345,19 @@ class Gateway:
         if _keeps_alive(scope):
             headers.append((b"connection", b"keep-alive"))
         return headers
+
+    def _mapped_reply(
+        self, function: LambdaFunction, request_id: str, payload: bytes
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """Status, headers and body of a handler's JSON reply; None (logged) means 502."""
+        if not self._fits(function, request_id, len(payload)):
+            return None
+        try:
+            return map_reply(payload)
+        except InvalidReply as exc:
+            runtime_log.error("%s: %s returned an invalid reply: %s", request_id,
+                              function.name, exc)
+            return None
 
     def _fits(self, function: LambdaFunction, request_id: str, size: int) -> bool:
         if size <= MAX_RESPONSE_BYTES:
