@@ -90,6 +90,7 @@ class Target:
     host: str
     path: str
     sign: bool = False
+    pid: int = 0
 
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}{self.path}"
@@ -110,6 +111,8 @@ class Run:
     p50_ms: float
     p99_ms: float
     errors: int
+    server_cpu_us: float = 0.0        # CPU time per request: the server process ...
+    children_cpu_us: float = 0.0      # ... and its execution environments
 
 
 def free_port() -> int:
@@ -213,9 +216,32 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a live process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(binary: str, target: Target, pid: int, seconds: float, connections: int,
+             threads: int) -> Run:
+    """A wrk run, with the CPU the server and its environments spent per request."""
+    server, kids = cpu_seconds(pid), {c: cpu_seconds(c) for c in children(pid)}
+    run = wrk(binary, target, seconds, connections, threads)
+    requests = max(1.0, run.rps * seconds)
+    run.server_cpu_us = (cpu_seconds(pid) - server) / requests * 1e6
+    run.children_cpu_us = sum(cpu_seconds(c) - kids.get(c, 0.0)
+                              for c in children(pid)) / requests * 1e6
+    return run
+
+
 def median_run(runs: list[Run]) -> Run:
     return Run(statistics.median(r.rps for r in runs), statistics.median(r.p50_ms for r in runs),
-               statistics.median(r.p99_ms for r in runs), sum(r.errors for r in runs))
+               statistics.median(r.p99_ms for r in runs), sum(r.errors for r in runs),
+               statistics.median(r.server_cpu_us for r in runs),
+               statistics.median(r.children_cpu_us for r in runs))
 
 
 def cold_starts(root: Path, log: Path, port: int, count: int) -> tuple[list[float], list[float],
@@ -362,11 +388,14 @@ def main() -> None:
         processes.append(gateway)
 
         targets = [
-            Target("A bare starlette", bare_port, f"127.0.0.1:{bare_port}", "/"),
+            Target("A bare starlette", bare_port, f"127.0.0.1:{bare_port}", "/",
+                   pid=bare.pid),
             Target("B fnurl NONE", fnurl_port,
-                   f"{NONE_ID}.lambda-url.{REGION}.localhost:{fnurl_port}", "/"),
+                   f"{NONE_ID}.lambda-url.{REGION}.localhost:{fnurl_port}", "/",
+                   pid=gateway.pid),
             Target("C fnurl AWS_IAM", fnurl_port,
-                   f"{IAM_ID}.lambda-url.{REGION}.localhost:{fnurl_port}", "/", sign=True),
+                   f"{IAM_ID}.lambda-url.{REGION}.localhost:{fnurl_port}", "/", sign=True,
+                   pid=gateway.pid),
         ]
         peer = peer_target(free_port()) if args.peer else None
         if args.peer and peer is None:
@@ -376,7 +405,8 @@ def main() -> None:
             port = int(command[command.index("--httpPort") + 1])
             processes.append(start(command, directory, root / "peer.log", port, "/",
                                    env={"SLS_TELEMETRY_DISABLED": "1"}))
-            targets.append(Target("D serverless-offline", port, f"127.0.0.1:{port}", "/"))
+            targets.append(Target("D serverless-offline", port, f"127.0.0.1:{port}", "/",
+                                  pid=processes[-1].pid))
 
         for target in targets:
             status, body = get(target.port, target.host, target.path, target.headers())
@@ -387,7 +417,8 @@ def main() -> None:
         runs: dict[str, list[Run]] = {t.label: [] for t in targets}
         for round_number in range(args.rounds):
             for target in targets:
-                run = wrk(binary, target, args.duration, args.connections, args.threads)
+                run = measured(binary, target, target.pid, args.duration, args.connections,
+                               args.threads)
                 runs[target.label].append(run)
                 print(f"round {round_number + 1} {target.label:<22} {run.rps:9.0f} req/s "
                       f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms", file=sys.stderr)
@@ -404,12 +435,13 @@ def main() -> None:
         print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, "
               f"{args.rounds} rounds alternating, medians; fnurl --log-level {args.log_level}\n")
         print(f"{'':<22} {'req/s':>9} {'x bare':>7} {'p50 ms':>7} {'+p50 ms':>8} "
-              f"{'p99 ms':>7} {'errors':>6}")
+              f"{'p99 ms':>7} {'errors':>6} {'CPU µs/req':>12}")
         for target in targets:
             run = median_run(runs[target.label])
             print(f"{target.label:<22} {run.rps:9.0f} {run.rps / bare_run.rps:7.2f} "
                   f"{run.p50_ms:7.2f} {run.p50_ms - bare_run.p50_ms:8.2f} {run.p99_ms:7.2f} "
-                  f"{run.errors:6d}")
+                  f"{run.errors:6d} {run.server_cpu_us:6.0f} + {run.children_cpu_us:3.0f}")
+        print("(CPU µs/req: the server process + its children, the execution environments)")
         print(f"\ngateway RSS {gateway_rss:.1f} MB (peak {gateway_hwm:.1f} MB); "
               f"{len(environments)} environments, one {environment_rss:.1f} MB")
         print(f"cold start, first call after a code change: median {statistics.median(first):.1f}"

@@ -113,6 +113,9 @@ def serve(
             log_level=log_level,
             access_log=False,
             server_header=False,
+            # The TCP peer is the caller, as on AWS: uvicorn would otherwise take a local
+            # client's X-Forwarded-For as its address, spoofing sourceIp and aws:SourceIp.
+            proxy_headers=False,
             lifespan="on",
         )
     )

@@ -1,30 +1,118 @@
-"""Logging set-up for `fnurl serve`: named loggers, one line per event."""
+"""Logging set-up for `fnurl serve`: named loggers, one line per event.
+
+Every function URL call logs four lines or more (START, the handler's output, END, REPORT and
+the access line), so the path from a record to stderr is kept short: the timestamp is
+formatted once per second, and lines are written in batches, once per turn of the event loop,
+instead of a write and a flush per record. The gateway calls `write_pending()` as a response
+starts, so a line logged before a response is on the stream before its client has the reply.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
+import time
+from typing import TextIO
+
+FORMAT = "%(asctime)s %(levelname)-5s %(name)s %(message)s"
 
 
 class _Formatter(logging.Formatter):
+    """`FORMAT`, with `[function]` before the message of records about one function."""
+
+    def __init__(self) -> None:
+        super().__init__(FORMAT)
+        self._second = -1
+        self._second_text = ""
+
     def format(self, record: logging.LogRecord) -> str:
         function = getattr(record, "function", None)
-        if function is not None and not getattr(record, "_fnurl_tagged", False):
-            record.msg = f"[{function}] {record.msg}"
-            record._fnurl_tagged = True
-        return super().format(record)
+        if record.exc_info or record.exc_text or record.stack_info:
+            if function is not None and not getattr(record, "_fnurl_tagged", False):
+                record.msg = f"[{function}] {record.msg}"
+                record._fnurl_tagged = True
+            return super().format(record)
+
+        # The same text as FORMAT gives, without the generic formatter's steps.
+        second = int(record.created)
+        if second != self._second:
+            self._second_text = time.strftime("%Y-%m-%d %H:%M:%S", self.converter(second))
+            self._second = second
+        tag = f"[{function}] " if function is not None else ""
+        return (f"{self._second_text},{int(record.msecs):03d} {record.levelname:<5} "
+                f"{record.name} {tag}{record.getMessage()}")
+
+
+class _BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes the lines of one event-loop turn together, at the end of that turn.
+
+    Outside a running event loop (start-up, other threads) a line is written at once, after
+    any that wait, so the order of lines is kept.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._scheduled = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        self._pending.append(line)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._write()
+            return
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self.acquire()
+        try:
+            self._write()
+        finally:
+            self.release()
+
+    def _write(self) -> None:
+        self._scheduled = False
+        if not self._pending:
+            return
+        lines, self._pending = self._pending, []
+        try:
+            self.stream.write("\n".join(lines) + "\n")
+            self.stream.flush()
+        except Exception:
+            # Like StreamHandler: a closed or broken stderr must not take the server down.
+            pass
+
+
+_handler: _BatchingHandler | None = None
+
+
+def write_pending() -> None:
+    """Write the lines that wait for the end of this event-loop turn now."""
+    if _handler is not None and _handler._pending:
+        _handler.flush()
 
 
 def configure(level: str = "INFO") -> None:
-    # Every request logs several lines; skip what our format never prints (the caller's
-    # file and line, thread and process names), the Logging HOWTO's own optimisations.
+    global _handler
+
+    # Skip what our format never prints (the caller's file and line, thread and process
+    # names), the Logging HOWTO's own optimisations.
     logging._srcfile = None  # type: ignore[attr-defined]
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Formatter("%(asctime)s %(levelname)-5s %(name)s %(message)s"))
+    handler = _handler = _BatchingHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
     root = logging.getLogger("fnurl")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

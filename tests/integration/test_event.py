@@ -66,6 +66,16 @@ def test_shape_of_a_get(project_server: Server) -> None:
     assert "connection" not in headers
 
 
+def test_a_client_sent_forwarded_for_does_not_move_the_source_ip(project_server: Server) -> None:
+    # The TCP peer is the source, as on AWS: a header from the client must not spoof
+    # sourceIp (nor aws:SourceIp in policies).
+    seen = echo(project_server, "/", headers={"X-Forwarded-For": "198.51.100.7"})
+    event = seen["event"]
+
+    assert event["requestContext"]["http"]["sourceIp"] == "127.0.0.1"
+    assert event["headers"]["x-forwarded-for"] == "198.51.100.7, 127.0.0.1"
+
+
 def test_no_query_means_no_parameters(project_server: Server) -> None:
     event = echo(project_server, "/")["event"]
 

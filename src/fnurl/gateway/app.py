@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fnurl import sigv4
+from fnurl import logs, sigv4
 from fnurl.gateway import cors, errors, streaming
 from fnurl.gateway.authorize import authorize_url_call
 from fnurl.gateway.event import Caller, build_event
@@ -71,6 +71,14 @@ class Gateway:
             if url_route is not None:
                 await self._serve_url(scope, receive, send, url_route)
                 return
+
+            async def send_after_logs(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    logs.write_pending()
+                await send(message)
+
+            await self.control(scope, receive, send_after_logs)
+            return
         await self.control(scope, receive, send)
 
     @contextlib.asynccontextmanager
@@ -119,6 +127,7 @@ class Gateway:
         outcome.status = response.status_code
         if outcome.invoked and b"x-amzn-trace-id" not in dict(response.raw_headers):
             response.raw_headers.append((b"x-amzn-trace-id", _response_trace_id().encode()))
+        logs.write_pending()    # what was logged about this call is readable when it answers
         await response(scope, receive, send)
         outcome.log((time.perf_counter() - started) * 1000)
 

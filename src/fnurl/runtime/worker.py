@@ -52,18 +52,30 @@ OUTPUT_MARKER = b"\x00fnurl:output-end\x00\n"
 MEMORY_POLL_SECONDS = 0.01
 
 
+class FunctionSettings:
+    """What the context object says about the function: read from the environment once."""
+
+    def __init__(self) -> None:
+        self.name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        self.version = os.environ["AWS_LAMBDA_FUNCTION_VERSION"]
+        self.arn = os.environ["FNURL_FUNCTION_ARN"]
+        self.memory = os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
+        self.log_group = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
+        self.log_stream = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
+
+
 class LambdaContext:
     """The context object Lambda's Python runtime passes as the second argument."""
 
-    def __init__(self, request_id: str, deadline_ms: int) -> None:
+    def __init__(self, request_id: str, deadline_ms: int, function: FunctionSettings) -> None:
         self.aws_request_id = request_id
-        self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
-        self.function_version = os.environ["AWS_LAMBDA_FUNCTION_VERSION"]
-        self.invoked_function_arn = os.environ["FNURL_FUNCTION_ARN"]
+        self.function_name = function.name
+        self.function_version = function.version
+        self.invoked_function_arn = function.arn
         # Lambda's runtime hands this over as the string it reads from the environment.
-        self.memory_limit_in_mb = os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
-        self.log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
-        self.log_stream_name = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
+        self.memory_limit_in_mb = function.memory
+        self.log_group_name = function.log_group
+        self.log_stream_name = function.log_stream
         self.identity = None
         self.client_context = None
         self._deadline_ms = deadline_ms
@@ -115,21 +127,31 @@ class MemoryGuard:
     Lambda's cgroup kills an environment that goes over its memory size; here a thread
     watches the peak while init or an invocation runs and kills the process the same way
     (SIGKILL), which the gateway reports as Runtime.OutOfMemory.
+
+    The thread is woken by the first invocation after a quiet spell and then polls for as
+    long as invocations keep coming, so a busy environment pays no thread wake-up (and no
+    contention for the GIL) per invocation.
     """
+
+    QUIET_POLLS = 100       # polls without an invocation before the thread waits again
 
     def __init__(self, limit_mb: int) -> None:
         self.limit_kb = limit_mb * 1024
-        self._busy = threading.Event()
+        self._busy = False
+        self._polling = False
+        self._wake = threading.Event()
         peak_rss_kb()   # opens /proc/self/status here, before a second thread may race to
         threading.Thread(target=self._watch, name="fnurl-memory", daemon=True).start()
 
     @contextlib.contextmanager
     def watching(self) -> Iterator[None]:
-        self._busy.set()
+        self._busy = True
+        if not self._polling:
+            self._wake.set()
         try:
             yield
         finally:
-            self._busy.clear()
+            self._busy = False
 
     def check(self) -> int:
         """The peak so far, in kilobytes; over the limit, the process dies here."""
@@ -140,12 +162,23 @@ class MemoryGuard:
 
     def _watch(self) -> None:
         while True:
-            self._busy.wait()
-            # Sleep first: most invocations end before the first poll, and their peak is
-            # checked as they finish.
-            time.sleep(MEMORY_POLL_SECONDS)
-            if self._busy.is_set():
-                self.check()
+            self._wake.wait()
+            self._wake.clear()
+            self._polling = True
+            quiet = 0
+            while quiet < self.QUIET_POLLS:
+                # Sleep first: most invocations end before the first poll, and their peak
+                # is checked as they finish.
+                time.sleep(MEMORY_POLL_SECONDS)
+                if self._busy:
+                    self.check()
+                    quiet = 0
+                else:
+                    quiet += 1
+            self._polling = False
+            if self._busy:
+                # An invocation began as the polling stopped and did not wake us.
+                self._wake.set()
 
 
 def send(channel: BinaryIO, kind: bytes, payload: bytes = b"", *more: bytes) -> None:
@@ -335,6 +368,7 @@ def main() -> None:
     send(channel_out, READY, json.dumps(ready).encode())
 
     worker = Worker(channel_out, guard)
+    function = FunctionSettings()
     while True:
         frame = receive(channel_in)
         if frame is None:
@@ -344,7 +378,7 @@ def main() -> None:
         if init_error is not None:
             worker.finish(ERROR, init_error)
             continue
-        context = LambdaContext(request["request_id"], request["deadline_ms"])
+        context = LambdaContext(request["request_id"], request["deadline_ms"], function)
         worker.invoke(handler, json.loads(event_bytes), context)
 
 
