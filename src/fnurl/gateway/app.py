@@ -11,9 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import time
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fnurl import logs, sigv4
-from fnurl.gateway import cors, errors, streaming
+from fnurl.gateway import cors, errors, ids, streaming
 from fnurl.gateway.authorize import authorize_url_call
 from fnurl.gateway.event import Caller, build_event
 from fnurl.gateway.response import JSON_TYPE, STREAM_TYPE, InvalidReply, map_prelude, map_reply
@@ -112,7 +110,7 @@ class Gateway:
         self, scope: Scope, receive: Receive, send: Send, url_route: UrlRoute
     ) -> None:
         started = time.perf_counter()
-        request_id = str(uuid.uuid4())
+        request_id = ids.request_id()
         outcome = _Outcome(request_id, url_route, scope["method"])
         try:
             response = await self._handle_url(scope, receive, url_route, outcome)
@@ -126,7 +124,7 @@ class Gateway:
             )
         outcome.status = response.status_code
         if outcome.invoked and b"x-amzn-trace-id" not in dict(response.raw_headers):
-            response.raw_headers.append((b"x-amzn-trace-id", _response_trace_id().encode()))
+            response.raw_headers.append((b"x-amzn-trace-id", ids.response_trace_id().encode()))
         logs.write_pending()    # what was logged about this call is readable when it answers
         await response(scope, receive, send)
         outcome.log((time.perf_counter() - started) * 1000)
@@ -349,7 +347,7 @@ class Gateway:
     def _invocation_headers(self, request_id: str, scope: Scope) -> list[tuple[bytes, bytes]]:
         headers = [
             (b"x-amzn-requestid", request_id.encode()),
-            (b"x-amzn-trace-id", _response_trace_id().encode()),
+            (b"x-amzn-trace-id", ids.response_trace_id().encode()),
         ]
         if _keeps_alive(scope):
             headers.append((b"connection", b"keep-alive"))
@@ -447,14 +445,6 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
 
 def _compact(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
-
-
-def _response_trace_id() -> str:
-    # One read of random bytes for the root's 24 hex digits, the parent's 16 and the
-    # lineage's 8: this runs on every response.
-    digits = os.urandom(24).hex()
-    root = f"1-{int(time.time()):08x}-{digits[:24]}"
-    return f"Root={root};Parent={digits[24:40]};Sampled=0;Lineage=1:{digits[40:]}:0"
 
 
 def create_app(registry: Registry, runtime: Runtime | None = None) -> Gateway:

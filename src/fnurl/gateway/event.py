@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
+
+from fnurl.gateway import ids
 
 # Media types Lambda passes as text; everything else arrives base64-encoded.
 TEXT_TYPES = frozenset({"application/json", "application/xml", "application/javascript"})
@@ -24,10 +25,6 @@ class Caller:
     user_arn: str
     user_id: str
     principal_org_id: str | None
-
-
-def trace_id(now: float) -> str:
-    return f"1-{int(now):08x}-{secrets.token_hex(12)}"
 
 
 def is_text(content_type: str | None) -> bool:
@@ -86,7 +83,7 @@ def build_event(
     event_headers["x-forwarded-port"] = "443"
     event_headers["x-amzn-tls-version"] = "TLSv1.3"
     event_headers["x-amzn-tls-cipher-suite"] = "TLS_AES_128_GCM_SHA256"
-    event_headers["x-amzn-trace-id"] = f"Self={trace_id(now)};Root={trace_id(now)}"
+    event_headers["x-amzn-trace-id"] = f"Self={ids.trace_root(now)};Root={ids.trace_root(now)}"
     if "content-length" not in event_headers and method not in ("HEAD", "OPTIONS"):
         event_headers["content-length"] = str(len(body))
 
