@@ -111,3 +111,47 @@ def test_publish_version_and_alias_to_it(lam: Any) -> None:
         "stable"]
     versions = lam.list_versions_by_function(FunctionName="other-function")["Versions"]
     assert [v["Version"] for v in versions] == ["$LATEST", "1"]
+
+
+def test_versions_and_aliases_are_named_as_lambda_accepts(lam: Any) -> None:
+    # GetFunction, GetFunctionConfiguration and the policy calls take a qualifier in the
+    # name, in Qualifier, and names as partial ARNs (spec 8.1).
+    lam.publish_version(FunctionName="other-function", Description="first")
+    lam.create_alias(FunctionName="other-function", Name="live", FunctionVersion="1")
+
+    by_version = lam.get_function(FunctionName="other-function", Qualifier="1")["Configuration"]
+    assert (by_version["Version"], by_version["FunctionArn"]) == ("1", f"{ARN}:1")
+    by_alias = lam.get_function_configuration(FunctionName="other-function:live")
+    assert (by_alias["Version"], by_alias["FunctionArn"]) == ("1", f"{ARN}:live")
+    latest = lam.get_function_configuration(FunctionName="other-function", Qualifier="$LATEST")
+    assert latest["Version"] == "$LATEST"
+    for name in ("111122223333:function:other-function", "function:other-function", ARN):
+        assert lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"] == ARN
+    assert lam.get_function_configuration(
+        FunctionName="111122223333:function:other-function:live")["FunctionArn"] == f"{ARN}:live"
+
+    for missing in ("7", "gone"):
+        assert code(lam.get_function, FunctionName="other-function",
+                    Qualifier=missing) == "ResourceNotFoundException"
+    assert code(lam.get_function, FunctionName="222233334444:function:other-function") == (
+        "ResourceNotFoundException")
+
+    lam.add_permission(FunctionName="other-function", Qualifier="1", StatementId="v1",
+                       Action="lambda:InvokeFunction", Principal="123456789012")
+    policy = json.loads(lam.get_policy(FunctionName="other-function:1")["Policy"])
+    assert [s["Resource"] for s in policy["Statement"]] == [f"{ARN}:1"]
+    assert "Policy" not in _policy_or_empty(lam, "other-function")
+    lam.remove_permission(FunctionName="111122223333:function:other-function", Qualifier="1",
+                          StatementId="v1")
+    assert code(lam.get_policy, FunctionName="other-function",
+                Qualifier="1") == "ResourceNotFoundException"
+    assert code(lam.add_permission, FunctionName="other-function", Qualifier="9",
+                StatementId="v9", Action="lambda:InvokeFunction",
+                Principal="123456789012") == "ResourceNotFoundException"
+
+
+def _policy_or_empty(lam: Any, name: str) -> dict[str, Any]:
+    try:
+        return dict(lam.get_policy(FunctionName=name))
+    except ClientError:
+        return {}

@@ -271,10 +271,11 @@ class Functions:
         shutil.rmtree(self.code_root / function.name, ignore_errors=True)
         return Response(status_code=204)
 
-    def get(self, function: LambdaFunction, request: Request) -> Response:
-        record = self.record(function.name)
+    def get(self, function: LambdaFunction, request: Request,
+            shown: dict[str, Any]) -> Response:
+        """GetFunction, `shown` being the configuration of the version or alias asked for."""
         body: dict[str, Any] = {
-            "Configuration": configuration(function, record),
+            "Configuration": shown,
             "Code": {"RepositoryType": "S3",
                      "Location": f"file://{function.code_dir}"},
         }

@@ -36,12 +36,12 @@ PRINCIPAL_ARN = re.compile(
 )
 SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9][a-z0-9.-]*\.(amazonaws\.com|amazon\.com)(\.cn)?$")
 ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-FUNCTION_ARN = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:"
-    r"(?P<name>[a-zA-Z0-9-_]+)(:(?P<qualifier>[a-zA-Z0-9-_$]+))?$"
-)
-PARTIAL_ARN = re.compile(
-    r"^(?P<account>\d{12}):function:(?P<name>[a-zA-Z0-9-_]+)(:(?P<qualifier>[a-zA-Z0-9-_$]+))?$"
+# A function as the API names it: a name, a partial ARN (`123456789012:function:name`,
+# `function:name`) or an ARN, each with an optional `:qualifier` (botocore's pattern).
+FUNCTION_REFERENCE = re.compile(
+    r"^(arn:(?P<partition>aws[a-zA-Z-]*)?:lambda:)?(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d{1}:)?"
+    r"(?P<account>\d{12}:)?(function:)?(?P<name>[a-zA-Z0-9-_]+)"
+    r"(:(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$"
 )
 
 Handler = Callable[[Request, Caller], Awaitable[Response]]
@@ -101,23 +101,62 @@ class LambdaApi:
         return self.state.functions.list(request, caller)
 
     async def get_function(self, request: Request, caller: Caller) -> Response:
-        function, qualifier, arn = self.function(request, caller)
-        if function is None or qualifier not in (None, "$LATEST"):
-            raise errors.not_found(f"Function not found: {arn}")
         if request.method == "DELETE":
+            function, qualifier, arn = self.function(request, caller)
+            if function is None or qualifier not in (None, "$LATEST"):
+                raise errors.not_found(f"Function not found: {arn}")
             return self.state.functions.delete(request, caller, function, arn)
-        authorize(request, self.registry, caller, "lambda:GetFunction", function, arn)
-        return self.state.functions.get(function, request)
+        function, qualifier, arn = self._qualified(request, caller)
+        resource = f"{arn}:{qualifier}" if qualifier else arn
+        authorize(request, self.registry, caller, "lambda:GetFunction", function, resource)
+        return self.state.functions.get(function, request,
+                                        self._configuration(function, qualifier, arn))
 
     async def function_configuration(self, request: Request, caller: Caller) -> Response:
-        function, arn = self._unqualified(request, caller)
         if request.method == "PUT":
+            function, arn = self._unqualified(request, caller)
             return await self.state.functions.update_configuration(request, caller, function,
                                                                    arn)
+        function, qualifier, arn = self._qualified(request, caller)
+        resource = f"{arn}:{qualifier}" if qualifier else arn
         authorize(request, self.registry, caller, "lambda:GetFunctionConfiguration",
-                  function, arn)
-        record = self.state.functions.record(function.name)
-        return JSONResponse(configuration(function, record))
+                  function, resource)
+        return JSONResponse(self._configuration(function, qualifier, arn))
+
+    def _qualified(
+        self, request: Request, caller: Caller
+    ) -> tuple[LambdaFunction, str | None, str]:
+        """The function, the version or alias named (None for $LATEST), the unqualified ARN."""
+        function, qualifier, arn = self.function(request, caller)
+        if qualifier == "$LATEST":
+            qualifier = None
+        if function is None:
+            raise errors.not_found(f"Function not found: {arn}")
+        if qualifier is not None and not self._qualifier_exists(function, qualifier):
+            raise errors.not_found(f"Function not found: {arn}:{qualifier}")
+        return function, qualifier, arn
+
+    def _qualifier_exists(self, function: LambdaFunction, qualifier: str) -> bool:
+        if qualifier.isdigit():
+            return self._version_exists(function, qualifier)
+        return self.state.alias(function, qualifier) is not None
+
+    def _configuration(
+        self, function: LambdaFunction, qualifier: str | None, arn: str
+    ) -> dict[str, Any]:
+        """What GetFunctionConfiguration answers for $LATEST, a version or an alias."""
+        latest = configuration(function, self.state.functions.record(function.name))
+        if qualifier is None:
+            return latest
+        version = qualifier
+        alias = None if qualifier.isdigit() else self.state.alias(function, qualifier)
+        if alias is not None:
+            version = alias["version"]
+        published = next((v for v in self.state.versions(function) if v["version"] == version),
+                         None)
+        shown = {**latest, **published["configuration"]} if published is not None else latest
+        # Asked through an alias, Lambda names the alias in FunctionArn.
+        return {**shown, "FunctionArn": f"{arn}:{qualifier}"}
 
     async def function_code(self, request: Request, caller: Caller) -> Response:
         function, arn = self._unqualified(request, caller)
@@ -217,25 +256,19 @@ class LambdaApi:
         """The function named in the path (name, name:qualifier, ARN or partial ARN), the
         qualifier, and the ARN the request is about (for errors and authorization)."""
         raw = unquote(request.path_params["name"])
-        region, account = caller.region, caller.identity.account
-        qualifier: str | None = None
-        match = FUNCTION_ARN.match(raw) or PARTIAL_ARN.match(raw)
-        if match:
-            name = match.group("name")
-            account = match.group("account")
-            region = match.groupdict().get("region") or region
-            qualifier = match.group("qualifier")
-        else:
-            name, colon, embedded = raw.partition(":")
-            if raw.startswith("arn:") or not errors.FUNCTION_NAME.match(name) or (
-                colon and not embedded
-            ):
-                raise errors.invalid_function_name(raw)
-            qualifier = embedded or None
+        match = FUNCTION_REFERENCE.match(raw)
+        if match is None or len(match.group("name")) > 64 or (
+            raw.startswith("arn:") and not match.group("region")
+        ):
+            raise errors.invalid_function_name(raw)
         if len(raw) > 140:
             raise errors.validation(raw, "functionName",
                                     "Member must have length less than or equal to 140")
-        partition = match.groupdict().get("partition") if match else "aws"
+        name = match.group("name")
+        qualifier = match.group("qualifier")
+        region = (match.group("region") or "").rstrip(":") or caller.region
+        account = (match.group("account") or "").rstrip(":") or caller.identity.account
+        partition = match.group("partition") or "aws"
 
         query_qualifier = request.query_params.get("Qualifier")
         if query_qualifier is not None and qualifier is not None and query_qualifier != qualifier:
@@ -390,9 +423,9 @@ class LambdaApi:
         if function is None:
             raise errors.not_found(f"Function not found: {arn}")
         if qualifier is not None:
-            if qualifier.isdigit():
+            if qualifier.isdigit() and not self._version_exists(function, qualifier):
                 raise errors.not_found(f"Function not found: {arn}:{qualifier}")
-            if self.state.alias(function, qualifier) is None:
+            if not qualifier.isdigit() and self.state.alias(function, qualifier) is None:
                 raise errors.not_found(f"Cannot find alias arn: {arn}:{qualifier}")
             return function, f"{arn}:{qualifier}", qualifier
         return function, arn, None
@@ -405,7 +438,7 @@ class LambdaApi:
     async def get_policy(self, request: Request, caller: Caller) -> Response:
         function, qualifier, arn = self.function(request, caller)
         if function is None or (
-            qualifier is not None and self.state.alias(function, qualifier) is None
+            qualifier is not None and not self._qualifier_exists(function, qualifier)
         ):
             raise errors.not_found()
         resource = f"{arn}:{qualifier}" if qualifier else arn
@@ -456,7 +489,7 @@ class LambdaApi:
         function, qualifier, arn = self.function(request, caller)
         if function is None:
             raise errors.not_found(f"No policy found for: {arn}")
-        if qualifier is not None and self.state.alias(function, qualifier) is None:
+        if qualifier is not None and not self._qualifier_exists(function, qualifier):
             raise errors.not_found(f"Cannot find alias arn: {arn}:{qualifier}")
         resource = f"{arn}:{qualifier}" if qualifier else arn
         authorize(request, self.registry, caller, "lambda:RemovePermission", function, resource,

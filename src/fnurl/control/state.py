@@ -169,8 +169,8 @@ class ControlState:
         self._apply(URL, name, self._value(URL, name, ""))
 
     def _function_deleted(self, name: str) -> None:
-        """A deleted function takes its URL configs, aliases and policies with it."""
-        for kind in (URL, POLICY, ALIAS):
+        """A deleted function takes its URL configs, aliases, versions and policies with it."""
+        for kind in (URL, POLICY, ALIAS, VERSION):
             for _, qualifier, row in self.store.items(kind, name):
                 if row.value is not None:
                     self.store.put(kind, name, qualifier, None, source="api", file_hash="")
