@@ -133,8 +133,9 @@ def test_versions_and_aliases_are_named_as_lambda_accepts(lam: Any) -> None:
     for missing in ("7", "gone"):
         assert code(lam.get_function, FunctionName="other-function",
                     Qualifier=missing) == "ResourceNotFoundException"
+    # Another account's function: no resource policy lets this caller ask about it.
     assert code(lam.get_function, FunctionName="222233334444:function:other-function") == (
-        "ResourceNotFoundException")
+        "AccessDeniedException")
 
     lam.add_permission(FunctionName="other-function", Qualifier="1", StatementId="v1",
                        Action="lambda:InvokeFunction", Principal="123456789012")
@@ -155,3 +156,31 @@ def _policy_or_empty(lam: Any, name: str) -> dict[str, Any]:
         return dict(lam.get_policy(FunctionName=name))
     except ClientError:
         return {}
+
+
+def test_a_caller_who_may_not_ask_is_denied_whether_or_not_the_function_exists(
+    server: Server,
+) -> None:
+    # AWS authorizes before it looks, so a 404 never tells an outsider what exists.
+    member = boto3.client("lambda", region_name="us-east-1", endpoint_url=server.base,
+                          aws_access_key_id="AKIAMEMBEREXAMPLE003",
+                          aws_secret_access_key="member-secret")
+    reader = boto3.client("lambda", region_name="us-east-1", endpoint_url=server.base,
+                          aws_access_key_id="AKIAREADEREXAMPLE002",
+                          aws_secret_access_key="reader-secret")
+    elsewhere = "arn:aws:lambda:us-east-1:111122223333:function:"
+
+    for name in ("other-function", "no-such-function"):
+        assert code(member.get_policy, FunctionName=elsewhere + name) == "AccessDeniedException"
+        assert code(member.get_function_url_config,
+                    FunctionName=elsewhere + name) == "AccessDeniedException"
+        assert code(member.create_function_url_config, FunctionName=elsewhere + name,
+                    AuthType="AWS_IAM") == "AccessDeniedException"
+    # In its own account, a caller allowed to read learns that a function is missing ...
+    assert code(reader.get_function,
+                FunctionName="no-such-function") == "ResourceNotFoundException"
+    # ... and one that may not write is denied, missing function or alias or not.
+    assert code(reader.add_permission, FunctionName="no-such-function", StatementId="s",
+                Action="lambda:InvokeFunction", Principal="*") == "AccessDeniedException"
+    assert code(reader.create_function_url_config, FunctionName="other-function",
+                Qualifier="missing", AuthType="NONE") == "AccessDeniedException"

@@ -112,7 +112,8 @@ def authorize(
 ) -> None:
     """Raise AccessDeniedException unless IAM allows `action` on `resource` for the caller.
 
-    `function` is None for account-wide actions (ListFunctions): no resource policy applies.
+    `function` is None for account-wide actions (ListFunctions) and for functions that do
+    not exist: no resource policy applies, and the resource's account is the one its ARN names.
     """
     identity = caller.identity
     source_ip = request.client.host if request.client else "127.0.0.1"
@@ -152,7 +153,8 @@ def authorize(
             principal=identity.principal,
             action=action,
             resource=resource,
-            resource_account=function.account if function is not None else identity.account,
+            resource_account=function.account if function is not None else _account_of(
+                resource, identity.account),
             context=context,
         ),
         policies,
@@ -164,6 +166,11 @@ def authorize(
                   decision.reason)
     raise LambdaError(403, "AccessDeniedException",
                       denial_message(identity, action, resource, decision))
+
+
+def _account_of(resource: str, default: str) -> str:
+    parts = resource.split(":")
+    return parts[4] if len(parts) > 5 and parts[0] == "arn" and parts[4] else default
 
 
 # AWS's wording for each layer that can deny an API call.

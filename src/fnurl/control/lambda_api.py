@@ -49,29 +49,35 @@ Handler = Callable[[Request, Caller], Awaitable[Response]]
 
 def routes(state: ControlState) -> list[Route]:
     api = LambdaApi(state)
+
+    def route(path: str, handler: Handler, **actions: str) -> Route:
+        return Route(path, api.endpoint(handler, {m: f"lambda:{a}" for m, a in actions.items()}),
+                     methods=list(actions))
+
     return [
-        Route("/2021-10-31/functions/{name}/url", api.endpoint(api.url_config),
-              methods=["GET", "POST", "PUT", "DELETE"]),
-        Route("/2021-10-31/functions/{name}/urls", api.endpoint(api.list_url_configs),
-              methods=["GET"]),
-        Route("/2015-03-31/functions/{name}/policy", api.endpoint(api.policy),
-              methods=["GET", "POST"]),
-        Route("/2015-03-31/functions/{name}/policy/{sid}", api.endpoint(api.remove_permission),
-              methods=["DELETE"]),
-        Route("/2015-03-31/functions/{name}", api.endpoint(api.get_function),
-              methods=["GET", "DELETE"]),
-        Route("/2015-03-31/functions/{name}/configuration",
-              api.endpoint(api.function_configuration), methods=["GET", "PUT"]),
-        Route("/2015-03-31/functions/{name}/code", api.endpoint(api.function_code),
-              methods=["PUT"]),
-        Route("/2015-03-31/functions/{name}/aliases", api.endpoint(api.aliases),
-              methods=["GET", "POST"]),
-        Route("/2015-03-31/functions/{name}/aliases/{alias}", api.endpoint(api.alias),
-              methods=["GET", "PUT", "DELETE"]),
-        Route("/2015-03-31/functions/{name}/versions", api.endpoint(api.versions),
-              methods=["GET", "POST"]),
-        Route("/2015-03-31/functions", api.endpoint(api.functions), methods=["GET", "POST"]),
-        Route("/2015-03-31/functions/", api.endpoint(api.functions), methods=["GET", "POST"]),
+        route("/2021-10-31/functions/{name}/url", api.url_config,
+              GET="GetFunctionUrlConfig", POST="CreateFunctionUrlConfig",
+              PUT="UpdateFunctionUrlConfig", DELETE="DeleteFunctionUrlConfig"),
+        route("/2021-10-31/functions/{name}/urls", api.list_url_configs,
+              GET="ListFunctionUrlConfigs"),
+        route("/2015-03-31/functions/{name}/policy", api.policy,
+              GET="GetPolicy", POST="AddPermission"),
+        route("/2015-03-31/functions/{name}/policy/{sid}", api.remove_permission,
+              DELETE="RemovePermission"),
+        route("/2015-03-31/functions/{name}", api.get_function,
+              GET="GetFunction", DELETE="DeleteFunction"),
+        route("/2015-03-31/functions/{name}/configuration", api.function_configuration,
+              GET="GetFunctionConfiguration", PUT="UpdateFunctionConfiguration"),
+        route("/2015-03-31/functions/{name}/code", api.function_code, PUT="UpdateFunctionCode"),
+        route("/2015-03-31/functions/{name}/aliases", api.aliases,
+              GET="ListAliases", POST="CreateAlias"),
+        route("/2015-03-31/functions/{name}/aliases/{alias}", api.alias,
+              GET="GetAlias", PUT="UpdateAlias", DELETE="DeleteAlias"),
+        route("/2015-03-31/functions/{name}/versions", api.versions,
+              GET="ListVersionsByFunction", POST="PublishVersion"),
+        route("/2015-03-31/functions", api.functions, GET="ListFunctions", POST="CreateFunction"),
+        route("/2015-03-31/functions/", api.functions, GET="ListFunctions",
+              POST="CreateFunction"),
     ]
 
 
@@ -80,9 +86,12 @@ class LambdaApi:
         self.state = state
         self.registry = state.registry
 
-    def endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def endpoint(
+        self, handler: Handler, actions: dict[str, str]
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             request_id = str(uuid.uuid4())
+            request.state.action = actions[request.method]
             try:
                 caller = await authenticate(request, self.registry)
                 response = await handler(request, caller)
@@ -133,6 +142,7 @@ class LambdaApi:
         if function is None:
             raise errors.not_found(f"Function not found: {arn}")
         if qualifier is not None and not self._qualifier_exists(function, qualifier):
+            self.authorize_missing(request, caller, f"{arn}:{qualifier}")
             raise errors.not_found(f"Function not found: {arn}:{qualifier}")
         return function, qualifier, arn
 
@@ -283,7 +293,14 @@ class LambdaApi:
             function.account != account or function.region != region or partition != "aws"
         ):
             function = None
+        if function is None:
+            self.authorize_missing(request, caller, f"{arn}:{qualifier}" if qualifier else arn)
         return function, qualifier, arn
+
+    def authorize_missing(self, request: Request, caller: Caller, resource: str) -> None:
+        """Before saying a function, version or alias does not exist, check that the caller
+        may ask: AWS authorizes first, so a 404 never tells an outsider what exists."""
+        authorize(request, self.registry, caller, request.state.action, None, resource)
 
     def url_function(
         self, request: Request, caller: Caller
@@ -300,6 +317,7 @@ class LambdaApi:
                 f"Member must satisfy regular expression pattern: {QUALIFIER_PATTERN}",
             )
         if function is not None and self.state.alias(function, qualifier) is None:
+            self.authorize_missing(request, caller, f"{arn}:{qualifier}")
             function = None
         return function, f"{arn}:{qualifier}", qualifier
 
@@ -423,9 +441,10 @@ class LambdaApi:
         if function is None:
             raise errors.not_found(f"Function not found: {arn}")
         if qualifier is not None:
-            if qualifier.isdigit() and not self._version_exists(function, qualifier):
-                raise errors.not_found(f"Function not found: {arn}:{qualifier}")
-            if not qualifier.isdigit() and self.state.alias(function, qualifier) is None:
+            if not self._qualifier_exists(function, qualifier):
+                self.authorize_missing(request, caller, f"{arn}:{qualifier}")
+                if qualifier.isdigit():
+                    raise errors.not_found(f"Function not found: {arn}:{qualifier}")
                 raise errors.not_found(f"Cannot find alias arn: {arn}:{qualifier}")
             return function, f"{arn}:{qualifier}", qualifier
         return function, arn, None
@@ -437,9 +456,10 @@ class LambdaApi:
 
     async def get_policy(self, request: Request, caller: Caller) -> Response:
         function, qualifier, arn = self.function(request, caller)
-        if function is None or (
-            qualifier is not None and not self._qualifier_exists(function, qualifier)
-        ):
+        if function is None:
+            raise errors.not_found()
+        if qualifier is not None and not self._qualifier_exists(function, qualifier):
+            self.authorize_missing(request, caller, f"{arn}:{qualifier}")
             raise errors.not_found()
         resource = f"{arn}:{qualifier}" if qualifier else arn
         authorize(request, self.registry, caller, "lambda:GetPolicy", function, resource)
@@ -490,6 +510,7 @@ class LambdaApi:
         if function is None:
             raise errors.not_found(f"No policy found for: {arn}")
         if qualifier is not None and not self._qualifier_exists(function, qualifier):
+            self.authorize_missing(request, caller, f"{arn}:{qualifier}")
             raise errors.not_found(f"Cannot find alias arn: {arn}:{qualifier}")
         resource = f"{arn}:{qualifier}" if qualifier else arn
         authorize(request, self.registry, caller, "lambda:RemovePermission", function, resource,
