@@ -327,11 +327,12 @@ def path_url(url_id: str, port: int) -> str:
 
 def banner(world: registry.Registry, path: Path, is_demo: bool, port: int) -> str:
     lines = [f"fnurl {__version__} serving {'the bundled demo' if is_demo else path}", ""]
-    for function in world.functions.values():
-        if function.url is None:
-            continue
+    for function in sorted(world.urls.values(), key=lambda f: (f.name, f.qualifier or "")):
         url = function.url
-        lines.append(f"  {function.name}  {url.auth_type}  ({function.arn})")
+        if url is None:
+            continue
+        name = f"{function.name}:{function.qualifier}" if function.qualifier else function.name
+        lines.append(f"  {name}  {url.auth_type}  ({function.arn})")
         lines.append(f"    {host_url(url.url_id, function.region, port)}")
         lines.append(f"    {path_url(url.url_id, port)}")
     if is_demo:

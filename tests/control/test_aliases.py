@@ -76,6 +76,9 @@ def test_alias_url_uses_the_alias_policy(server: Server, lam: Any) -> None:
 
     configs = lam.list_function_url_configs(FunctionName="other-function")["FunctionUrlConfigs"]
     assert sorted(c["FunctionArn"] for c in configs) == [ARN, f"{ARN}:live"]
+    served = httpx.get(f"{server.base}/_fnurl/health", timeout=10).json()["urls"]
+    assert served["other-function:live"]["url_id"] in url["FunctionUrl"]
+    assert served["other-function"]["url_id"] in base["FunctionUrl"]
 
     lam.delete_alias(FunctionName="other-function", Name="live")
     assert call(server, url["FunctionUrl"]).status_code == 403

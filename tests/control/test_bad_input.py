@@ -104,3 +104,27 @@ def test_bad_function_names(server: Server, name: str) -> None:
 def test_other_partition_is_not_found(server: Server) -> None:
     arn = "arn:aws-cn:lambda:us-east-1:111122223333:function:other-function"
     assert call(server, "GET", f"/2021-10-31/functions/{arn}/url").status_code == 404
+
+
+@pytest.mark.parametrize("member", ["SourceArn", "Principal", "StatementId", "SourceAccount"])
+def test_add_permission_members_of_the_wrong_type(server: Server, member: str) -> None:
+    body = {"StatementId": "typed", "Action": "lambda:InvokeFunction", "Principal": "*",
+            member: 12}
+    response = call(server, "POST", "/2015-03-31/functions/other-function/policy", body)
+
+    assert response.status_code == 400
+    assert response.headers["x-amzn-errortype"] == "SerializationException"
+    assert member in response.text
+    policy = call(server, "GET", "/2015-03-31/functions/other-function/policy")
+    assert "typed" not in policy.text
+
+
+@pytest.mark.parametrize(("value", "says"), [("0", "greater than or equal to 1"),
+                                             ("51", "less than or equal to 50"),
+                                             ("abc", "integer")])
+def test_list_url_configs_max_items_out_of_range(server: Server, value: str, says: str) -> None:
+    response = call(server, "GET", f"/2021-10-31/functions/other-function/urls?MaxItems={value}")
+
+    assert response.status_code == 400
+    assert response.headers["x-amzn-errortype"] == "ValidationException"
+    assert says in response.json()["message"]

@@ -204,11 +204,16 @@ def test_add_permission_errors(server: Server) -> None:
                  FunctionName="missing", Action="lambda:InvokeFunction") == (
         404, "ResourceNotFoundException",
         f"Function not found: {FN_ARN.format('missing')}")
+    assert error(admin.add_permission, StatementId="s", Principal="*", SourceArn="not-an-arn",
+                 **base)[:2] == (400, "ValidationException")
+    assert error(admin.add_permission, StatementId="s", Principal="*", EventSourceToken="a b",
+                 **base)[:2] == (400, "ValidationException")
     status, code, _ = error(admin.add_permission, StatementId="r", Principal="*",
                             RevisionId="stale", **base)
     assert (status, code) == (412, "PreconditionFailedException")
 
-    big = {"StatementId": "big", "Principal": "*", "EventSourceToken": "x" * 21000, **base}
+    big = {"StatementId": "big", "Principal": "*", "SourceArn": "arn:aws:s3:::" + "x" * 21000,
+           **base}
     status, code, message = error(admin.add_permission, **big)
     assert (status, code) == (400, "PolicyLengthExceededException")
     assert "bigger than the limit (20480)" in message

@@ -409,9 +409,13 @@ class LambdaApi:
         if function is None or qualifier is not None:
             raise errors.not_found("Function does not exist")
         max_items = request.query_params.get("MaxItems")
-        if max_items is not None and (not max_items.isdigit() or not 1 <= int(max_items) <= 50):
-            raise errors.validation(max_items, "maxItems",
-                                    "Member must have value less than or equal to 50")
+        if max_items is not None and not max_items.lstrip("-").isdigit():
+            raise LambdaError(400, "ValidationException",
+                              f"Unable to convert value '{max_items}' to an integer: MaxItems")
+        if max_items is not None and not 1 <= int(max_items) <= 50:
+            bound = ("greater than or equal to 1" if int(max_items) < 1
+                     else "less than or equal to 50")
+            raise errors.validation(max_items, "maxItems", f"Member must have value {bound}")
         authorize(request, self.registry, caller, "lambda:ListFunctionUrlConfigs", function, arn)
 
         configs = [
@@ -607,8 +611,19 @@ def _serialization(message: str) -> LambdaError:
     return LambdaError(400, "SerializationException", message)
 
 
+SOURCE_ARN = (r"arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:([a-z]{2}(-gov)?-[a-z]+-\d{1})?:"
+              r"(\d{12})?:(.*)")
+EVENT_SOURCE_TOKEN = r"[a-zA-Z0-9._\-]+"
+_STRING_MEMBERS = ("StatementId", "Action", "Principal", "SourceArn", "SourceAccount",
+                   "EventSourceToken", "Qualifier", "RevisionId", "PrincipalOrgID",
+                   "FunctionUrlAuthType")
+
+
 def build_statement(body: dict[str, Any], resource: str) -> dict[str, Any]:
     """AddPermission's parameters as the statement AWS stores (spec 7.3), validated."""
+    for member in _STRING_MEMBERS:
+        if member in body and body[member] is not None and not isinstance(body[member], str):
+            raise _serialization(f"{member} must be a string")
     sid = body.get("StatementId")
     if not isinstance(sid, str) or not STATEMENT_ID.match(sid):
         raise errors.validation(sid, "statementId",
@@ -661,6 +676,16 @@ def build_statement(body: dict[str, Any], resource: str) -> dict[str, Any]:
                                 "Member must satisfy regular expression pattern: "
                                 "^o-[a-z0-9]{10,32}$")
 
+    source_arn = body.get("SourceArn")
+    if source_arn is not None and not re.fullmatch(SOURCE_ARN, source_arn):
+        raise errors.validation(source_arn, "sourceArn",
+                                f"Member must satisfy regular expression pattern: {SOURCE_ARN}")
+    token = body.get("EventSourceToken")
+    if token is not None and not (re.fullmatch(EVENT_SOURCE_TOKEN, token) and len(token) <= 256):
+        raise errors.validation(token, "eventSourceToken",
+                                "Member must satisfy regular expression pattern: "
+                                f"{EVENT_SOURCE_TOKEN}")
+
     string_equals: dict[str, str] = {}
     if source_account is not None:
         string_equals["AWS:SourceAccount"] = str(source_account)
@@ -668,13 +693,13 @@ def build_statement(body: dict[str, Any], resource: str) -> dict[str, Any]:
         string_equals["lambda:FunctionUrlAuthType"] = url_auth_type
     if org_id is not None:
         string_equals["aws:PrincipalOrgID"] = str(org_id)
-    if body.get("EventSourceToken") is not None:
-        string_equals["lambda:EventSourceToken"] = str(body["EventSourceToken"])
+    if token is not None:
+        string_equals["lambda:EventSourceToken"] = token
     condition: dict[str, Any] = {}
     if string_equals:
         condition["StringEquals"] = string_equals
-    if body.get("SourceArn") is not None:
-        condition["ArnLike"] = {"AWS:SourceArn": str(body["SourceArn"])}
+    if source_arn is not None:
+        condition["ArnLike"] = {"AWS:SourceArn": source_arn}
     if via_url is True:
         condition["Bool"] = {"lambda:InvokedViaFunctionUrl": "true"}
 

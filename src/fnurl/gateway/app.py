@@ -90,9 +90,11 @@ class Gateway:
             await self.runtime.close()
 
     async def _health(self, request: Request) -> Response:
+        # Keyed by function name, and `name:alias` for a URL on an alias.
         urls = {
-            f.name: {"url_id": f.url.url_id, "auth_type": f.url.auth_type}
-            for f in self.registry.functions.values()
+            f"{f.name}:{f.qualifier}" if f.qualifier else f.name:
+                {"url_id": f.url.url_id, "auth_type": f.url.auth_type}
+            for f in sorted(self.registry.urls.values(), key=lambda f: (f.name, f.qualifier or ""))
             if f.url is not None
         }
         status = 200 if self.ready else 503
