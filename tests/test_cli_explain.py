@@ -208,3 +208,54 @@ def test_a_broken_project_file_lists_its_problems(tmp_path: Path) -> None:
 
     assert result.returncode == 1
     assert "error: fnurl.yaml" in result.stderr
+
+
+ALIAS_PROJECT = """\
+accounts:
+  "111122223333":
+    users:
+      admin:
+        access_keys: [{id: AKIAADMINEXAMPLE0001, secret: admin-secret}]
+        policies:
+          - Version: "2012-10-17"
+            Statement: [{Effect: Allow, Action: "lambda:*", Resource: "*"}]
+functions:
+  plain:
+    account: "111122223333"
+    handler: app.handler
+    code: functions/orders
+"""
+
+
+def test_an_alias_url_is_explained_with_the_alias_policy(project: Path) -> None:
+    import boto3
+
+    from tests.servers import start_server
+
+    (project / "fnurl.yaml").write_text(ALIAS_PROJECT)
+    args = ["--config", str(project / "fnurl.yaml"), "--state-dir", str(project / "state")]
+    server = start_server(project, args)
+    try:
+        lam = boto3.client("lambda", region_name="us-east-1", endpoint_url=server.base,
+                           aws_access_key_id="AKIAADMINEXAMPLE0001",
+                           aws_secret_access_key="admin-secret")
+        lam.create_alias(FunctionName="plain", Name="live", FunctionVersion="$LATEST")
+        lam.create_function_url_config(FunctionName="plain:live", AuthType="NONE")
+        for sid, action in (("url", "lambda:InvokeFunctionUrl"), ("fn", "lambda:InvokeFunction")):
+            lam.add_permission(FunctionName="plain:live", StatementId=sid, Action=action,
+                               Principal="*")
+    finally:
+        server.stop()
+
+    state = ["--state-dir", str(project / "state")]
+    for name in ("plain:live", "arn:aws:lambda:us-east-1:111122223333:function:plain:live"):
+        result = explain("--function", name, "--anonymous", *state, cwd=project)
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert lines[0].startswith("NONE URL of function plain:live"), result.stdout
+        assert any(line.startswith("Allowed") for line in lines[:6]), result.stdout
+        assert "resource policy of plain:live, statement 'url'" in result.stdout
+
+    missing = explain("--function", "plain:gone", "--anonymous", *state, cwd=project)
+    assert missing.returncode != 0
+    assert "plain:live" in missing.stderr

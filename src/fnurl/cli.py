@@ -202,10 +202,12 @@ def explain(
         function_name, signed_as = _explain_request(world, request_file.read())
     if function_name is None:
         raise click.UsageError("say which function: --function NAME (or --request FILE)")
-    function = world.functions.get(function_name)
+    function = _find_function(world, function_name)
     if function is None:
-        known = ", ".join(world.functions) or "none"
-        raise click.UsageError(f"no function {function_name!r} in {path} (functions: {known})")
+        known = ", ".join(sorted({_qualified_name(f) for f in world.urls.values()}
+                                 | set(world.functions))) or "none"
+        raise click.UsageError(f"no function {function_name!r} in {path} (functions, and "
+                               f"aliases with a URL: {known})")
 
     if sum(map(bool, (principal, access_key, anonymous))) > 1:
         raise click.UsageError("give only one of --principal, --access-key and --anonymous")
@@ -269,7 +271,7 @@ def _explain_request(world: registry.Registry, raw: bytes) -> tuple[str, str | N
                                 headers, body)
     if not sigv4.is_signed(request):
         click.echo("Signature: none (an anonymous caller)\n")
-        return function.name, None
+        return _qualified_name(function), None
     signed_at = datetime.now(UTC)
     for header, header_value in headers:
         if header == b"x-amz-date":
@@ -285,7 +287,28 @@ def _explain_request(world: registry.Registry, raw: bytes) -> tuple[str, str | N
         raise SystemExit(1) from exc
     when = signed_at.strftime("%Y-%m-%d %H:%M:%S")
     click.echo(f"Signature: valid ({verified.access_key_id}, signed {when} UTC)\n")
-    return function.name, verified.access_key_id
+    return _qualified_name(function), verified.access_key_id
+
+
+def _qualified_name(function: registry.LambdaFunction) -> str:
+    return f"{function.name}:{function.qualifier}" if function.qualifier else function.name
+
+
+def _find_function(world: registry.Registry, name: str) -> registry.LambdaFunction | None:
+    """A function by name, `name:alias` or ARN; an alias is found through its URL, which
+    carries the alias's own resource policy."""
+    if name.startswith("arn:"):
+        parts = name.split(":")
+        if len(parts) < 7 or parts[5] != "function":
+            return None
+        name = ":".join(parts[6:])
+    base, _, qualifier = name.partition(":")
+    if not qualifier or qualifier == "$LATEST":
+        return world.functions.get(base)
+    for served in world.urls.values():
+        if served.name == base and served.qualifier == qualifier:
+            return served
+    return None
 
 
 def _context(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:

@@ -311,7 +311,8 @@ def explain_call(
         raise ValueError(f"function {function.name} has no URL; give --action to explain "
                          "another request")
 
-    head = [f"{function.url.auth_type} URL of function {function.name} ({function.arn})"]
+    name = f"{function.name}:{function.qualifier}" if function.qualifier else function.name
+    head = [f"{function.url.auth_type} URL of function {name} ({function.arn})"]
     if function.url.auth_type == "AWS_IAM" and identity is None:
         head.append("403 Forbidden: an AWS_IAM URL refuses unsigned requests before any "
                     "policy is evaluated; sign with the keys of a principal that is allowed.")
