@@ -217,10 +217,19 @@ def test_missing_code_directory_is_reported_under_code(tmp_path: Path) -> None:
     assert "functions.hello.code: code directory" in found[0]
 
 
-def test_unquoted_account_id_gets_a_hint(tmp_path: Path) -> None:
-    found = problems(tmp_path, FULL.replace('account: "111122223333"', "account: 111122223333"))
+def test_unquoted_account_id_gets_a_hint_when_yaml_changed_it(tmp_path: Path) -> None:
+    # A leading zero makes YAML read another number (here an octal one): quoting is the fix.
+    found = problems(tmp_path, FULL.replace('account: "111122223333"', "account: 011122223333"))
 
     assert "must be quoted" in found[0]
+
+
+def test_unquoted_twelve_digit_account_ids_are_read_as_ids(tmp_path: Path) -> None:
+    # As unquoted keys under `accounts:` are, so values are too.
+    loaded = config.load(write_project(
+        tmp_path, FULL.replace('account: "111122223333"', "account: 111122223333")))
+
+    assert loaded.project.functions["hello"].account == "111122223333"
 
 
 def test_never_matching_principal_is_a_warning(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ simulate IAM decisions."""
 from __future__ import annotations
 
 import contextlib
+import errno
+import socket
 import sys
 from importlib import resources
 from pathlib import Path
@@ -87,6 +89,9 @@ def serve(
     from fnurl.store import Store
 
     path, is_demo, loaded = load_project(config_file)
+    # Bound before anything is opened or printed: a busy port is one clear error.
+    listener = _listen(host, port)
+    port = listener.getsockname()[1]      # the one the system chose for --port 0
 
     for warning in loaded.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -120,7 +125,7 @@ def serve(
         )
     )
     try:
-        server.run()
+        server.run(sockets=[listener])
     finally:
         state.store.close()
     if not server.started:
@@ -346,6 +351,22 @@ def host_url(url_id: str, region: str, port: int) -> str:
 
 def path_url(url_id: str, port: int) -> str:
     return f"http://127.0.0.1:{port}/_fnurl/{url_id}/"
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        hint = " (another server is using it: choose one with --port)" if (
+            exc.errno == errno.EADDRINUSE) else ""
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from exc
+    listener.set_inheritable(True)
+    return listener
 
 
 def banner(world: registry.Registry, path: Path, is_demo: bool, port: int) -> str:

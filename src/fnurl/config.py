@@ -292,13 +292,20 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _stringify_keys(value: Any) -> Any:
-    # YAML reads unquoted account ids (111122223333:) as integers; AWS means strings.
+def _stringify_keys(value: Any, key: str = "") -> Any:
+    # YAML reads unquoted account ids (111122223333:) as integers; AWS means strings. An
+    # integer of 12 digits is unambiguous; a shorter one lost its leading zeros, and is left
+    # for validation to refuse with a hint to quote it.
     if isinstance(value, dict):
-        return {str(k): _stringify_keys(v) for k, v in value.items()}
+        return {str(k): _stringify_keys(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_stringify_keys(v) for v in value]
+        return [_stringify_keys(v, key) for v in value]
+    if key in _ACCOUNT_FIELDS and type(value) is int and len(str(value)) == 12:
+        return str(value)
     return value
+
+
+_ACCOUNT_FIELDS = {"account", "management_account", "accounts"}
 
 
 class _LineIndex:

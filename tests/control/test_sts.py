@@ -211,3 +211,14 @@ def test_get_session_token_refuses_temporary_credentials(server: Server) -> None
     with pytest.raises(ClientError) as caught:
         temporary.get_session_token()
     assert caught.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_the_root_path_signed_for_lambda_is_no_sts(server: Server) -> None:
+    # A Lambda client pointed at GET / gets Lambda's answer for an unknown path, not STS's.
+    url = server.base + "/"
+    response = httpx.get(url, headers=sign("GET", url, key="AKIAALICEEXAMPLE0001",
+                                           secret="alice-secret"), timeout=10)
+
+    assert response.status_code == 404
+    assert response.headers["x-amzn-errortype"] == "UnknownOperationException"
+    assert "no function URL or API at this address" in response.json()["message"]

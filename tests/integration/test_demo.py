@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
@@ -155,3 +156,19 @@ def test_wrong_region_in_host_is_unknown(demo_server: Server) -> None:
     )
     assert response.status_code == 403
     assert response.content == b'{"Message":null}'
+
+
+def test_a_busy_port_is_one_clear_error_before_anything_starts(demo_server: Server,
+                                                              tmp_path: Path) -> None:
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "fnurl", "serve", "--port", str(demo_server.port)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{demo_server.port}: Address already in use" in (
+        result.stderr)
+    assert "serving" not in result.stdout     # no banner for a server that never ran
+    assert httpx.get(f"{demo_server.base}/_fnurl/health", timeout=10).status_code == 200

@@ -28,6 +28,7 @@ from fnurl.control.auth import Caller, authenticate
 from fnurl.control.errors import LambdaError
 from fnurl.control.state import ControlState
 from fnurl.gateway.authorize import principal_context
+from fnurl.gateway.errors import unknown_operation
 from fnurl.registry import Identity, KeyHolder, unique_id
 from fnurl.sigv4 import Credential
 
@@ -171,6 +172,9 @@ class Sts:
     # The endpoint
 
     async def handle(self, request: Request) -> Response:
+        if _signed_for(request) not in (None, "sts"):
+            # Signed for Lambda (or another service): the root path is no Lambda API.
+            return unknown_operation()
         request_id = str(uuid.uuid4())
         try:
             try:
@@ -367,3 +371,16 @@ def _sts_code(code: str) -> str:
         "InvalidSignatureException": "SignatureDoesNotMatch",
         "IncompleteSignatureException": "IncompleteSignature",
     }.get(code, code)
+
+
+def _signed_for(request: Request) -> str | None:
+    """The service a request's SigV4 credential scope names, if it is signed."""
+    credential = request.query_params.get("X-Amz-Credential")
+    if credential is None:
+        authorization = request.headers.get("authorization", "")
+        _, found, rest = authorization.partition("Credential=")
+        if not found:
+            return None
+        credential = rest.split(",", 1)[0].strip()
+    parts = credential.split("/")
+    return parts[3] if len(parts) == 5 else None

@@ -101,12 +101,7 @@ class Gateway:
         return JSONResponse({"status": "ok" if self.ready else "starting", "urls": urls}, status)
 
     async def _not_found(self, request: Request, exc: Exception) -> Response:
-        body = {
-            "message": "fnurl: no function URL or API at this address. Function URLs are "
-            "http://<url-id>.lambda-url.<region>.localhost:<port>/ or /_fnurl/<url-id>/ "
-            "(see GET /_fnurl/health)."
-        }
-        return JSONResponse(body, 404, headers={"x-amzn-ErrorType": "UnknownOperationException"})
+        return errors.unknown_operation()
 
     async def _serve_url(
         self, scope: Scope, receive: Receive, send: Send, url_route: UrlRoute

@@ -32,6 +32,19 @@ def json_response(
     return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
+NOT_FOUND_MESSAGE = (
+    "fnurl: no function URL or API at this address. Function URLs are "
+    "http://<url-id>.lambda-url.<region>.localhost:<port>/ or /_fnurl/<url-id>/ "
+    "(see GET /_fnurl/health)."
+)
+
+
+def unknown_operation() -> Response:
+    """A path that is neither a function URL nor an API fnurl serves."""
+    body = ('{"message":"' + NOT_FOUND_MESSAGE + '"}').encode()
+    return json_response(404, body, error_type="UnknownOperationException")
+
+
 def forbidden(request_id: str) -> Response:
     """A caller the policies do not let in (NONE or AWS_IAM alike)."""
     return json_response(403, FORBIDDEN_BODY, error_type="AccessDeniedException",
