@@ -97,3 +97,24 @@ def test_a_line_logged_as_the_loop_ends_is_written(stream: io.StringIO) -> None:
     asyncio.run(last_turn())
 
     assert stream.getvalue().rstrip().endswith("last words")
+
+
+def test_the_per_call_lines_read_the_same_by_either_path(
+    stream: io.StringIO, caplog: pytest.LogCaptureFixture,
+) -> None:
+    log = logging.getLogger("fnurl.runtime")
+
+    logs.info(log, "REPORT RequestId: r-1\tDuration: 1.00 ms", "orders")   # fnurl's handler
+    fast = stream.getvalue()
+    assert LINE.fullmatch(fast.rstrip("\n")).groups() == (  # type: ignore[union-attr]
+        "INFO", "fnurl.runtime", "[orders] REPORT RequestId: r-1\tDuration: 1.00 ms")
+
+    logging.getLogger("fnurl").setLevel("WARNING")
+    logs.info(log, "not shown", "orders")
+    assert "not shown" not in stream.getvalue()
+
+    # With another listener on the way, the line goes through the standard machinery.
+    caplog.set_level(logging.INFO, logger="fnurl.runtime")
+    logs.info(log, "END RequestId: r-1 100%", "orders")
+    assert caplog.records[-1].getMessage() == "END RequestId: r-1 100%"
+    assert caplog.records[-1].function == "orders"  # type: ignore[attr-defined]

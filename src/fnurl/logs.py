@@ -5,11 +5,14 @@ the access line), so the path from a record to stderr is kept short: the timesta
 formatted once per second, and lines are written in batches, once per turn of the event loop,
 instead of a write and a flush per record. The gateway calls `write_pending()` as a response
 starts, so a line logged before a response is on the stream before its client has the reply.
+`info()` logs the per-call lines; while fnurl's own handler is the only one listening, it
+formats them without a LogRecord.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import time
@@ -26,6 +29,16 @@ class _Formatter(logging.Formatter):
         self._second = -1
         self._second_text = ""
 
+    def line(self, created: float, levelname: str, name: str, function: str | None,
+             message: str) -> str:
+        second = int(created)
+        if second != self._second:
+            self._second_text = time.strftime("%Y-%m-%d %H:%M:%S", self.converter(second))
+            self._second = second
+        tag = f"[{function}] " if function is not None else ""
+        msecs = int((created - second) * 1000)
+        return f"{self._second_text},{msecs:03d} {levelname:<5} {name} {tag}{message}"
+
     def format(self, record: logging.LogRecord) -> str:
         function = getattr(record, "function", None)
         if record.exc_info or record.exc_text or record.stack_info:
@@ -35,13 +48,8 @@ class _Formatter(logging.Formatter):
             return super().format(record)
 
         # The same text as FORMAT gives, without the generic formatter's steps.
-        second = int(record.created)
-        if second != self._second:
-            self._second_text = time.strftime("%Y-%m-%d %H:%M:%S", self.converter(second))
-            self._second = second
-        tag = f"[{function}] " if function is not None else ""
-        return (f"{self._second_text},{int(record.msecs):03d} {record.levelname:<5} "
-                f"{record.name} {tag}{record.getMessage()}")
+        return self.line(record.created, record.levelname, record.name, function,
+                         record.getMessage())
 
 
 class _BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -62,6 +70,9 @@ class _BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
         except Exception:
             self.handleError(record)
             return
+        self.append(line)
+
+    def append(self, line: str) -> None:
         self._pending.append(line)
         try:
             loop = asyncio.get_running_loop()
@@ -99,6 +110,24 @@ def write_pending() -> None:
     """Write the lines that wait for the end of this event-loop turn now."""
     if _handler is not None and _handler._pending:
         _handler.flush()
+
+
+def info(logger: logging.Logger, message: str, function: str | None = None) -> None:
+    """`logger.info(message)`, tagged with a function, for the lines every call logs."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    handler = _handler
+    root = logger.parent
+    if (handler is None or logger.handlers or logger.filters or logger.disabled
+            or root is None or root.name != "fnurl" or root.handlers != [handler]
+            or root.filters or handler.filters or handler.level > logging.INFO):
+        # Someone else listens (a test's capture, an embedding app): the standard way.
+        logger.info("%s", message, extra={"function": function} if function else None)
+        return
+    formatter = handler.formatter
+    assert isinstance(formatter, _Formatter)
+    with handler.lock or contextlib.nullcontext():
+        handler.append(formatter.line(time.time(), "INFO", logger.name, function, message))
 
 
 def configure(level: str = "INFO") -> None:

@@ -393,16 +393,11 @@ class _Outcome:
         self.invoked = False
 
     def log(self, elapsed_ms: float) -> None:
-        access_log.info(
-            "%s %s %s %s %d %s %s %.1fms",
-            self.request_id,
-            self.route.url_id,
-            self.method,
-            self.route.raw_path.decode("latin-1"),
-            self.status,
-            self.principal,
-            self.decision,
-            elapsed_ms,
+        logs.info(
+            access_log,
+            f"{self.request_id} {self.route.url_id} {self.method} "
+            f"{self.route.raw_path.decode('latin-1')} {self.status} {self.principal} "
+            f"{self.decision} {elapsed_ms:.1f}ms",
         )
 
 

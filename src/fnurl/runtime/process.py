@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fnurl import logs
 from fnurl.registry import LambdaFunction
 from fnurl.runtime import InvocationError, InvocationResult, StreamEvent, StreamPrelude
 from fnurl.runtime import worker as protocol
@@ -211,8 +212,7 @@ class ProcessRuntime:
         header = _invoke_header(request_id, deadline_ms)
         environment.request_id = request_id
         environment.output_done.clear()
-        logger.info("START RequestId: %s Version: $LATEST", request_id,
-                    extra={"function": function.name})
+        logs.info(logger, f"START RequestId: {request_id} Version: $LATEST", function.name)
         try:
             await self._send(environment, protocol.INVOKE + header + b"\n" + event)
             kind, body = await environment.next_frame(deadline)
@@ -335,12 +335,13 @@ class ProcessRuntime:
         init = f"\tInit Duration: {environment.init_ms:.2f} ms" if environment.cold else ""
         environment.cold = False
         used_mb = max(1, round(environment.max_rss_kb / 1024))
-        logger.info("END RequestId: %s", request_id, extra={"function": function.name})
-        logger.info(
-            "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\t"
-            "Memory Size: %d MB\tMax Memory Used: %d MB%s",
-            request_id, duration, max(1, int(duration + 0.999)), function.memory, used_mb, init,
-            extra={"function": function.name},
+        logs.info(logger, f"END RequestId: {request_id}", function.name)
+        logs.info(
+            logger,
+            f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
+            f"Billed Duration: {max(1, int(duration + 0.999))} ms\t"
+            f"Memory Size: {function.memory} MB\tMax Memory Used: {used_mb} MB{init}",
+            function.name,
         )
         return InvocationResult(request_id, payload=payload, error=error, duration_ms=duration)
 
