@@ -131,17 +131,42 @@ def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
     assert any("functions.hello.memory" in p for p in found)
 
 
+def warnings(tmp_path: Path, text: str) -> list[str]:
+    return [str(w) for w in config.load(write_project(tmp_path, text)).warnings]
+
+
 def test_missing_handler_module_names_the_path_searched(tmp_path: Path) -> None:
-    found = problems(tmp_path, FULL.replace("handler: app.handler", "handler: missing.handler"))
+    found = warnings(tmp_path, FULL.replace("handler: app.handler", "handler: missing.handler"))
 
     assert "functions.hello.handler: module 'missing' not found" in found[0]
     assert str(tmp_path / "functions" / "hello" / "missing.py") in found[0]
+    assert "fails (502) until it is fixed" in found[0]
 
 
 def test_missing_handler_function(tmp_path: Path) -> None:
-    found = problems(tmp_path, FULL.replace("handler: app.handler", "handler: app.nothere"))
+    found = warnings(tmp_path, FULL.replace("handler: app.handler", "handler: app.nothere"))
 
     assert "has no function 'nothere'" in found[0]
+
+
+def test_handler_syntax_error_is_a_warning_not_a_refusal(tmp_path: Path) -> None:
+    # Lambda takes code it cannot import; only calls to that function fail.
+    path = write_project(tmp_path, FULL)
+    (tmp_path / "functions" / "hello" / "app.py").write_text("def handler(:\n")
+
+    loaded = config.load(path)
+
+    assert "hello" in loaded.project.functions
+    assert any("syntax error" in str(w) for w in loaded.warnings)
+
+
+def test_code_pointing_at_a_file_says_so(tmp_path: Path) -> None:
+    path = write_project(tmp_path, FULL)
+    (tmp_path / "handler.py").write_text("def handler(event, context):\n    return 1\n")
+    found = problems(tmp_path, path.read_text().replace("code: ./functions/hello",
+                                                         "code: handler.py"))
+
+    assert any("handler.py is a file; code is the directory" in p for p in found)
 
 
 def test_malformed_policy_is_located(tmp_path: Path) -> None:

@@ -134,9 +134,13 @@ def serve(
 
 @main.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
-def check(file: str | None) -> None:
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), envvar="FNURL_CONFIG",
+              help="Project file, as serve takes it (or give it as the argument).")
+def check(file: str | None, config_file: str | None) -> None:
     """Validate a project file and list every problem with its location."""
-    path, is_demo = resolve_project(file)
+    if file is not None and config_file is not None and file != config_file:
+        raise click.UsageError("give the project file once: as the argument or as --config")
+    path, is_demo = resolve_project(file or config_file)
     try:
         loaded = config.load(path)
     except config.ConfigError as exc:

@@ -463,11 +463,17 @@ def _check_semantics(
                     f"set them: {', '.join(reserved)}")
 
         code_dir = root / function.code
-        if not code_dir.is_dir():
+        if code_dir.is_file():
+            problem((*base, "code"), f"{code_dir} is a file; code is the directory that holds "
+                                     "the handler module")
+        elif not code_dir.is_dir():
             problem((*base, "code"), f"code directory {code_dir} does not exist")
         else:
+            # Lambda accepts code it cannot import and fails each call instead, so a broken
+            # module is a warning: the other functions serve, and an edit can fix this one.
             for message in handler_problems(code_dir, function.handler):
-                problem((*base, "handler"), message)
+                problem((*base, "handler"), f"{message}; every call to this function "
+                        "fails (502) until it is fixed", warning=True)
 
         url = function.url
         if url is not None:

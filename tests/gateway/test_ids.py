@@ -22,6 +22,18 @@ def test_trace_ids_have_the_x_ray_shape() -> None:
     assert re.fullmatch(r"1-6553f100-[0-9a-f]{24}", ids.trace_root(1_700_000_000.5))
     assert re.fullmatch(
         r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0;Lineage=1:[0-9a-f]{8}:0",
-        ids.response_trace_id(),
+        ids.invocation_trace(ids.trace_root(0)),
     )
     assert ids.trace_root(0) != ids.trace_root(0)
+
+
+def test_a_callers_trace_root_is_continued_and_anything_else_ignored() -> None:
+    root = "1-6553f100-0123456789abcdef01234567"
+
+    assert ids.client_trace_root(f"Root={root}") == root
+    self = "Self=1-6553f100-aaaaaaaaaaaaaaaaaaaaaaaa"
+    assert ids.client_trace_root(f"{self};Root={root};x=1") == root
+    assert ids.client_trace_root(f"Root={root}x") is None
+    assert ids.client_trace_root("Root=1-xyz") is None
+    assert ids.client_trace_root("Parent=abc") is None
+    assert ids.client_trace_root(None) is None

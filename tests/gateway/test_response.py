@@ -49,3 +49,27 @@ def test_dict_without_status_code_is_inferred() -> None:
 
 def test_non_ascii_strings_pass_through() -> None:
     assert map_reply('"héllo"'.encode())[2] == "héllo".encode()
+
+
+def test_a_handlers_copies_of_the_front_ends_own_headers_are_dropped() -> None:
+    import json
+
+    reply = {"statusCode": 200, "headers": {
+        "Date": "Mon, 01 Jan 2001 00:00:00 GMT", "X-Amzn-RequestId": "mine",
+        "x-amzn-trace-id": "Root=1-0-0", "Content-Length": "1", "x-kept": "yes",
+    }}
+    _, headers, _ = map_reply(json.dumps(reply).encode())
+
+    assert [name for name, _ in headers] == [b"x-kept", b"content-type"]
+
+
+def test_header_values_beyond_latin_1_go_out_as_utf_8() -> None:
+    import json
+
+    reply = {"statusCode": 200, "headers": {"x-latin": "café", "x-emoji": "ok ✓"},
+             "cookies": ["name=✓"]}
+    _, headers, _ = map_reply(json.dumps(reply).encode())
+
+    assert (b"x-latin", "café".encode("latin-1")) in headers
+    assert (b"x-emoji", "ok ✓".encode()) in headers
+    assert (b"set-cookie", "name=✓".encode()) in headers

@@ -157,6 +157,35 @@ def test_request_id_is_shared(project_server: Server) -> None:
     )
 
 
+def test_one_trace_joins_the_event_the_environment_and_the_reply(
+    project_server: Server,
+) -> None:
+    uid = url_id(project_server, "echo")
+    response = httpx.get(project_server.path_url(uid), timeout=30)
+    seen = response.json()
+    root = response.headers["x-amzn-trace-id"].split(";")[0]
+
+    assert seen["event"]["headers"]["x-amzn-trace-id"].endswith(";" + root)
+    assert seen["env"]["_X_AMZN_TRACE_ID"] == response.headers["x-amzn-trace-id"]
+
+    # The next call is another trace, and its environment variable says so.
+    again = httpx.get(project_server.path_url(uid), timeout=30)
+    assert again.headers["x-amzn-trace-id"].split(";")[0] != root
+    assert again.json()["env"]["_X_AMZN_TRACE_ID"] == again.headers["x-amzn-trace-id"]
+
+
+def test_a_callers_trace_root_is_continued(project_server: Server) -> None:
+    root = "1-6553f100-0123456789abcdef01234567"
+    uid = url_id(project_server, "echo")
+    response = httpx.get(project_server.path_url(uid), timeout=30,
+                         headers={"X-Amzn-Trace-Id": f"Root={root};Sampled=1"})
+    seen = response.json()
+
+    assert response.headers["x-amzn-trace-id"].startswith(f"Root={root};Parent=")
+    assert seen["event"]["headers"]["x-amzn-trace-id"].endswith(f";Root={root}")
+    assert seen["env"]["_X_AMZN_TRACE_ID"].startswith(f"Root={root};")
+
+
 def test_context_and_environment(project_server: Server) -> None:
     seen = echo(project_server)
     context, env = seen["context"], seen["env"]

@@ -125,7 +125,12 @@ def test_oversized_reply_is_logged(project_server: Server) -> None:
     assert "Exceeded maximum allowed payload size (6291556 bytes)" in project_server.log()
 
 
-def test_responses_keep_the_connection_alive(project_server: Server) -> None:
-    response = call(project_server, "string")
+@pytest.mark.parametrize("kind", ["string", "raise"])
+def test_responses_keep_the_connection_alive(project_server: Server, kind: str) -> None:
+    # A 502 is an invocation's reply too: it carries the same headers as a 200.
+    response = call(project_server, kind)
 
     assert response.headers["connection"] == "keep-alive"
+    assert response.headers.get_list("x-amzn-trace-id")[0].startswith("Root=1-")
+    assert len(response.headers.get_list("x-amzn-trace-id")) == 1
+    assert len(response.headers.get_list("x-amzn-requestid")) == 1

@@ -138,3 +138,35 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_handler_that_does_not_parse_is_served_as_502_until_fixed(tmp_path: Path) -> None:
+    # Lambda takes code it cannot import: only that function fails, and an edit fixes it.
+    for name, source in (("good", "def handler(event, context):\n    return 'fine'\n"),
+                         ("bad", "def handler(:\n")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "app.py").write_text(source)
+    (tmp_path / "fnurl.yaml").write_text(
+        'accounts: {"111122223333": {}}\n'
+        "functions:\n"
+        "  good: {code: good, handler: app.handler, url: {auth_type: NONE, public_access: true}}\n"
+        "  bad: {code: bad, handler: app.handler, url: {auth_type: NONE, public_access: true}}\n"
+    )
+    server = start_server(tmp_path, ["--ephemeral"])
+    try:
+        assert "functions.bad.handler" in server.banner and "syntax error" in server.banner
+        assert httpx.get(url_of(server, "good"), timeout=30).content == b"fine"
+        broken = httpx.get(url_of(server, "bad"), timeout=30)
+        assert broken.status_code == 502
+        assert "Runtime.UserCodeSyntaxError" in server.log()
+
+        (tmp_path / "bad" / "app.py").write_text("def handler(event, context):\n    return 'ok'\n")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            fixed = httpx.get(url_of(server, "bad"), timeout=30)
+            if fixed.status_code == 200:
+                break
+            time.sleep(0.2)
+        assert fixed.content == b"ok"
+    finally:
+        server.stop()

@@ -120,8 +120,11 @@ class Gateway:
                 request_id=request_id,
             )
         outcome.status = response.status_code
-        if outcome.invoked and b"x-amzn-trace-id" not in dict(response.raw_headers):
-            response.raw_headers.append((b"x-amzn-trace-id", ids.response_trace_id().encode()))
+        if outcome.trace is not None:
+            # Every reply of an invocation, a 502 or 429 as much as a handler's own.
+            response.raw_headers.append((b"x-amzn-trace-id", outcome.trace.encode()))
+            if _keeps_alive(scope):
+                response.raw_headers.append((b"connection", b"keep-alive"))
         logs.write_pending()    # what was logged about this call is readable when it answers
         await response(scope, receive, send)
         outcome.log((time.perf_counter() - started) * 1000)
@@ -204,7 +207,9 @@ class Gateway:
                           outcome.principal, function.name, decision.reason)
             return errors.forbidden(request_id)
         outcome.decision = "allow"
-        outcome.invoked = True
+        trace_root = ids.client_trace_root(_header(headers, b"x-amzn-trace-id"))
+        trace_root = trace_root or ids.trace_root(time.time())
+        outcome.trace = ids.invocation_trace(trace_root)
 
         caller = None
         if identity is not None:
@@ -228,6 +233,7 @@ class Gateway:
             region=function.region,
             request_id=request_id,
             caller=caller,
+            trace_root=trace_root,
         )
         payload = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
         if len(payload) > MAX_REQUEST_BYTES:
@@ -235,13 +241,13 @@ class Gateway:
             runtime_log.warning("%s: event of %d bytes exceeds 6 MB; refused", request_id,
                                 len(payload))
             return errors.too_large(request_id)
-        return await self._invoke(function, payload, request_id, scope)
+        return await self._invoke(function, payload, request_id, outcome.trace, scope)
 
     async def _invoke(
-        self, function: LambdaFunction, event: bytes, request_id: str, scope: Scope
+        self, function: LambdaFunction, event: bytes, request_id: str, trace: str, scope: Scope
     ) -> Response:
         try:
-            result = await self.runtime.invoke(function, event, request_id)
+            result = await self.runtime.invoke(function, event, request_id, trace)
         except Throttled:
             runtime_log.warning("%s: %s throttled (reserved concurrency %s reached)",
                                 request_id, function.name, function.reserved_concurrency)
@@ -323,7 +329,7 @@ class Gateway:
             self._log_error(function, request_id, error)
             response = streaming.error_stream(error, request_id, method)
         assert response is not None
-        response.raw_headers += self._invocation_headers(request_id, scope)
+        response.raw_headers += self._invocation_headers(request_id)
         return response
 
     def _buffered(
@@ -337,18 +343,13 @@ class Gateway:
         response.raw_headers = [
             *headers,
             *([] if status in (204, 304) else [(b"content-length", str(len(data)).encode())]),
-            *self._invocation_headers(request_id, scope),
+            *self._invocation_headers(request_id),
         ]
         return response
 
-    def _invocation_headers(self, request_id: str, scope: Scope) -> list[tuple[bytes, bytes]]:
-        headers = [
-            (b"x-amzn-requestid", request_id.encode()),
-            (b"x-amzn-trace-id", ids.response_trace_id().encode()),
-        ]
-        if _keeps_alive(scope):
-            headers.append((b"connection", b"keep-alive"))
-        return headers
+    def _invocation_headers(self, request_id: str) -> list[tuple[bytes, bytes]]:
+        # The trace and Connection headers are added to every invocation reply by _serve_url.
+        return [(b"x-amzn-requestid", request_id.encode())]
 
     def _mapped_reply(
         self, function: LambdaFunction, request_id: str, payload: bytes
@@ -390,7 +391,7 @@ class _Outcome:
         self.principal = "anonymous"
         self.decision = "-"
         self.status = 0
-        self.invoked = False
+        self.trace: str | None = None      # set once the call is let in: it invokes
 
     def log(self, elapsed_ms: float) -> None:
         logs.info(

@@ -63,6 +63,7 @@ def build_event(
     request_id: str,
     caller: Caller | None,
     now: float | None = None,
+    trace_root: str | None = None,
 ) -> dict[str, Any]:
     now = time.time() if now is None else now
     event_headers: dict[str, str] = {}
@@ -83,7 +84,9 @@ def build_event(
     event_headers["x-forwarded-port"] = "443"
     event_headers["x-amzn-tls-version"] = "TLSv1.3"
     event_headers["x-amzn-tls-cipher-suite"] = "TLS_AES_128_GCM_SHA256"
-    event_headers["x-amzn-trace-id"] = f"Self={ids.trace_root(now)};Root={ids.trace_root(now)}"
+    # Self names the front end's own segment; Root is the trace the invocation belongs to.
+    root = trace_root or ids.trace_root(now)
+    event_headers["x-amzn-trace-id"] = f"Self={ids.trace_root(now)};Root={root}"
     if "content-length" not in event_headers and method not in ("HEAD", "OPTIONS"):
         event_headers["content-length"] = str(len(body))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import random
-import time
+import re
 
 _random = random.Random(os.urandom(32))
 
@@ -26,8 +26,18 @@ def trace_root(now: float) -> str:
     return f"1-{int(now):08x}-{_random.getrandbits(96):024x}"
 
 
-def response_trace_id() -> str:
-    """The X-Amzn-Trace-Id a function URL answers with."""
-    digits = f"{_random.getrandbits(192):048x}"
-    root = f"1-{int(time.time()):08x}-{digits[:24]}"
-    return f"Root={root};Parent={digits[24:40]};Sampled=0;Lineage=1:{digits[40:]}:0"
+_CLIENT_ROOT = re.compile(r"(?:^|;)\s*Root=(1-[0-9a-f]{8}-[0-9a-f]{24})(?:;|\s*$)")
+
+
+def client_trace_root(header: str | None) -> str | None:
+    """The Root of a caller's X-Amzn-Trace-Id: X-Ray continues a trace the caller started."""
+    if not header or "Root=" not in header:
+        return None
+    match = _CLIENT_ROOT.search(header)
+    return match.group(1) if match else None
+
+
+def invocation_trace(root: str) -> str:
+    """The trace header of one invocation: `_X_AMZN_TRACE_ID` and the URL's reply header."""
+    digits = f"{_random.getrandbits(96):024x}"
+    return f"Root={root};Parent={digits[:16]};Sampled=0;Lineage=1:{digits[16:]}:0"

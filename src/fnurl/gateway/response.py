@@ -115,15 +115,14 @@ def proxy_headers(reply: dict[str, Any], default_type: bytes) -> list[tuple[byte
             has_content_type = True
             # AWS keeps Content-Type as the handler spelled it and lowercases the rest.
             lowered = str(name)
-        if lowered.lower() in ("content-length", "transfer-encoding", "connection"):
+        if lowered.lower() in _FRONT_END_HEADERS:
             continue
         text = header_value(value)
         if not _HEADER_NAME.match(lowered):
             raise InvalidReply(f"header name {name!r} is not a valid HTTP field name")
         if _BAD_VALUE.search(text):
             raise InvalidReply(f"header {name!r} has a value with CR, LF or NUL")
-        headers.append((lowered.encode("latin-1", "replace"),
-                        text.encode("latin-1", "replace")))
+        headers.append((lowered.encode("latin-1"), _field_value(text)))
     if not has_content_type:
         headers.append((b"content-type", default_type))
 
@@ -134,5 +133,22 @@ def proxy_headers(reply: dict[str, Any], default_type: bytes) -> list[tuple[byte
         text = header_value(cookie)
         if _BAD_VALUE.search(text):
             raise InvalidReply(f"cookie {text!r} has CR, LF or NUL")
-        headers.append((b"set-cookie", text.encode("latin-1", "replace")))
+        headers.append((b"set-cookie", _field_value(text)))
     return headers
+
+
+# Headers the front end writes itself on every reply: a handler's copy would be a second,
+# conflicting line (which one AWS keeps is unconfirmed; see docs/differences.md).
+_FRONT_END_HEADERS = frozenset((
+    "content-length", "transfer-encoding", "connection", "date", "x-amzn-requestid",
+    "x-amzn-trace-id",
+))
+
+
+def _field_value(text: str) -> bytes:
+    # HTTP/1.1 field values are bytes; characters beyond Latin-1 go out as their UTF-8
+    # bytes rather than as '?', so a client that decodes UTF-8 gets the handler's text.
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")

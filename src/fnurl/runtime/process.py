@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import signal
 import sys
@@ -196,7 +197,7 @@ class ProcessRuntime:
         await asyncio.gather(*(self._retire(e) for e in list(self._all)))
 
     async def invoke(
-        self, function: LambdaFunction, event: bytes, request_id: str
+        self, function: LambdaFunction, event: bytes, request_id: str, trace_id: str = ""
     ) -> InvocationResult:
         try:
             environment = await self._acquire(function)
@@ -209,7 +210,7 @@ class ProcessRuntime:
         started = time.perf_counter()
         deadline = asyncio.get_running_loop().time() + function.timeout
         deadline_ms = int(time.time() * 1000) + function.timeout * 1000
-        header = _invoke_header(request_id, deadline_ms)
+        header = _invoke_header(request_id, deadline_ms, trace_id)
         environment.request_id = request_id
         environment.output_done.clear()
         logs.info(logger, f"START RequestId: {request_id} Version: $LATEST", function.name)
@@ -531,11 +532,18 @@ class ProcessRuntime:
         logger.info("%s %s", request_id, text, extra={"function": environment.function.name})
 
 
-def _invoke_header(request_id: str, deadline_ms: int) -> bytes:
+def _invoke_header(request_id: str, deadline_ms: int, trace_id: str) -> bytes:
     """The JSON header of an invoke frame, written without the encoder: it is on every call."""
-    if request_id.isascii() and request_id.replace("-", "").isalnum():
-        return b'{"request_id": "%s", "deadline_ms": %d}' % (request_id.encode(), deadline_ms)
-    return json.dumps({"request_id": request_id, "deadline_ms": deadline_ms}).encode()
+    if _SAFE_ID.match(request_id) and _SAFE_ID.match(trace_id):
+        return b'{"request_id": "%s", "deadline_ms": %d, "trace_id": "%s"}' % (
+            request_id.encode(), deadline_ms, trace_id.encode())
+    return json.dumps(
+        {"request_id": request_id, "deadline_ms": deadline_ms, "trace_id": trace_id}
+    ).encode()
+
+
+# What may go into the header's JSON strings as they are: no quote, backslash or control.
+_SAFE_ID = re.compile(r"[A-Za-z0-9=;:.\-]*\Z")
 
 
 def _error_from(body: bytes) -> InvocationError:

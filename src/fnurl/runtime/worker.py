@@ -379,6 +379,8 @@ def main() -> None:
             worker.finish(ERROR, init_error)
             continue
         context = LambdaContext(request["request_id"], request["deadline_ms"], function)
+        # As Lambda's runtime does: the X-Ray SDK reads the invocation's trace from here.
+        os.environ["_X_AMZN_TRACE_ID"] = request.get("trace_id", "")
         worker.invoke(handler, json.loads(event_bytes), context)
 
 
