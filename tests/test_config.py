@@ -361,3 +361,41 @@ def test_reserved_environment_variables_are_refused(tmp_path: Path) -> None:
 
     assert "functions.hello.environment: Lambda reserves these variables" in found[0]
     assert "AWS_REGION" in found[0]
+
+
+def test_environment_names_values_and_size_are_lambdas(tmp_path: Path) -> None:
+    base = FULL.replace("environment: {GREETING: hi}", "environment: {}")
+    assert "environment: {}" in base
+
+    found = problems(tmp_path, base.replace("environment: {}", "environment: {LIST: [1, 2]}"))
+    assert found == [f"{tmp_path / 'fnurl.yaml'}:{found[0].split(':')[1]}: "
+                     "functions.hello.environment.LIST: must be a string, number or boolean, "
+                     "got [1, 2]"]
+
+    found = problems(tmp_path, base.replace("environment: {}", 'environment: {"1ST": x, A: y}'))
+    assert any("environment.1ST: Lambda's variable names" in p for p in found)
+    assert any("environment.A: Lambda's variable names" in p for p in found)
+
+    found = problems(tmp_path, base.replace("environment: {}",
+                                            f"environment: {{BIG: {'x' * 4090}}}"))
+    assert any("4KB" in p or "limit is 4096 bytes" in p for p in found)
+
+    loaded = config.load(write_project(tmp_path, base.replace(
+        "environment: {}", "environment: {ON: true, NUM: 3, FLT: 1.5}\n    runtime: nodejs20.x")))
+    assert dict(loaded.project.functions["hello"].environment) == {
+        "ON": "true", "NUM": "3", "FLT": "1.5"}
+    assert any("nodejs20.x handler cannot run here" in str(w) for w in loaded.warnings)
+
+
+def test_surely_unmeant_url_settings_are_warnings(tmp_path: Path) -> None:
+    text = FULL.replace("auth_type: AWS_IAM", "auth_type: NONE").replace(
+        "public_access: false", "public_access: true").replace(
+        "Sid: Public", "Sid: FunctionURLAllowPublicAccess").replace(
+        "account: \"111122223333\"\n    handler", "account: \"111122223333\"\n    region: "
+        "il-central-1\n    handler").replace("us-east-1:111122223333:function:hello",
+                                                "il-central-1:111122223333:function:hello")
+    found = warnings(tmp_path, text)
+
+    assert any("url.public_access: policy already has a statement FunctionURLAllowPublicAccess"
+               in w for w in found)
+    assert any("AWS does not offer function URLs in il-central-1" in w for w in found)

@@ -11,14 +11,22 @@ from __future__ import annotations
 import ast
 import base64
 import hashlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from fnurl import iam
 
@@ -125,7 +133,16 @@ class Url(_Strict):
     public_access: bool = False
 
 
-EnvValue = str | int | float | bool
+def _environment_value(value: Any) -> str:
+    # Lambda's environment holds strings only; YAML's `true` and `3` are what the user meant.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise ValueError(f"must be a string, number or boolean, got {value!r}")
+
+
+EnvValue = Annotated[str, BeforeValidator(_environment_value)]
 
 
 class Function(_Strict):
@@ -211,8 +228,27 @@ RESERVED_VARIABLES = frozenset({
 })
 
 
+# The statements the console adds for a public NONE URL; public_access: true adds the same.
+PUBLIC_ACCESS_SIDS = ("FunctionURLAllowPublicAccess", "FunctionURLAllowInvokeAction")
+
+# Regions where AWS does not offer function URLs (spec section 1).
+REGIONS_WITHOUT_URLS = frozenset((
+    "ap-south-2", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
+    "ap-east-2", "ca-west-1", "eu-south-2", "eu-central-2", "il-central-1", "me-central-1",
+))
+
+
 def is_reserved_variable(name: str) -> bool:
     return name in RESERVED_VARIABLES
+
+
+ENVIRONMENT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]+$")
+MAX_ENVIRONMENT_BYTES = 4096
+
+
+def environment_size(variables: dict[str, str]) -> int:
+    """The size Lambda holds to its 4 KB limit: the variables as a JSON object."""
+    return len(json.dumps(variables, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 def derive_url_id(account: str, region: str, function_name: str, qualifier: str = "") -> str:
@@ -275,12 +311,19 @@ def load(path: Path | str | None, *, text: str | None = None, root: Path | None 
     )
 
 
+_BOOL_TAG, _NULL_TAG, _STR_TAG = (f"tag:yaml.org,2002:{t}" for t in ("bool", "null", "str"))
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses a key written twice in one mapping (YAML keeps the last)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
+            if key_node.tag in (_BOOL_TAG, _NULL_TAG) and isinstance(key_node, yaml.ScalarNode):
+                # YAML 1.1 reads ON:, No: or ~: as booleans or null; as a key, a variable or
+                # tag name, the text written is what was meant.
+                key_node.tag = _STR_TAG
             key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
             if key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -461,6 +504,17 @@ def _check_semantics(
         if reserved:
             problem((*base, "environment"), "Lambda reserves these variables and refuses to "
                     f"set them: {', '.join(reserved)}")
+        for variable in function.environment:
+            if not ENVIRONMENT_NAME.match(variable):
+                problem((*base, "environment", variable), "Lambda's variable names are a "
+                        "letter then letters, digits or _ (at least 2 characters)")
+        size = environment_size(function.environment)
+        if size > MAX_ENVIRONMENT_BYTES:
+            problem((*base, "environment"), f"the variables take {size} bytes; Lambda's limit "
+                    f"is {MAX_ENVIRONMENT_BYTES} bytes, measured as their JSON")
+        if not function.runtime.startswith("python3."):
+            problem((*base, "runtime"), f"fnurl runs handlers with the host's Python; a "
+                    f"{function.runtime} handler cannot run here", warning=True)
 
         code_dir = root / function.code
         if code_dir.is_file():
@@ -476,6 +530,15 @@ def _check_semantics(
                         "fails (502) until it is fixed", warning=True)
 
         url = function.url
+        if url is not None and region in REGIONS_WITHOUT_URLS:
+            problem((*base, "url"), f"AWS does not offer function URLs in {region}; this URL "
+                    "works here but could not be created there", warning=True)
+        if url is not None and url.public_access:
+            sids = {s.get("Sid") for s in function.policy}
+            for sid in (sid for sid in PUBLIC_ACCESS_SIDS if sid in sids):
+                problem((*base, "url", "public_access"), f"policy already has a statement "
+                        f"{sid}; it is kept, and public_access does not add its own",
+                        warning=True)
         if url is not None:
             url_id = url.id or derive_url_id(account, region, function_name)
             if url_id in seen_url_ids:

@@ -17,13 +17,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fnurl import iam
-from fnurl.config import Cors, LoadedProject, Organization, OrganizationalUnit
+from fnurl.config import (
+    PUBLIC_ACCESS_SIDS,
+    Cors,
+    LoadedProject,
+    Organization,
+    OrganizationalUnit,
+)
 from fnurl.sigv4 import Credential
 
 AuthType = Literal["NONE", "AWS_IAM"]
 
 # The two statements the console (and SAM/CDK) add when a NONE URL is made public.
-PUBLIC_ACCESS_SIDS = ("FunctionURLAllowPublicAccess", "FunctionURLAllowInvokeAction")
 
 
 def unique_id(prefix: str, *parts: str) -> str:
@@ -285,7 +290,7 @@ def build(loaded: LoadedProject, *, demo: bool = False) -> Registry:
             handler=spec.handler,
             code_dir=loaded.code_dir(spec),
             runtime=spec.runtime,
-            environment={k: _env_value(v) for k, v in spec.environment.items()},
+            environment=dict(spec.environment),
             timeout=spec.timeout,
             memory=spec.memory,
             reserved_concurrency=spec.reserved_concurrency,
@@ -373,10 +378,3 @@ def _boundary(document: Any, owner: str) -> iam.Policy | None:
         return None
     name = f"permissions boundary of {owner}"
     return iam.parse_policy(document, iam.PolicyKind.BOUNDARY, name=name)
-
-
-def _env_value(value: str | int | float | bool) -> str:
-    # Lambda's environment holds strings only; YAML's `true` and `3` are what the user meant.
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

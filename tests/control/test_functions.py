@@ -85,6 +85,20 @@ def test_create_errors(server: Server) -> None:
         client.get_function(FunctionName="nothing-here")
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
+    for variables, error in (({"1ST": "x"}, "ValidationException"),
+                             ({"A": "x"}, "ValidationException"),
+                             ({"BIG": "x" * 4090}, "InvalidParameterValueException")):
+        with pytest.raises(ClientError) as caught:
+            client.update_function_configuration(FunctionName="made",
+                                                 Environment={"Variables": variables})
+        assert caught.value.response["Error"]["Code"] == error, variables
+    with pytest.raises(ClientError) as caught:
+        client.update_function_configuration(FunctionName="made",
+                                             Environment={"Variables": {"BIG": "x" * 4090}})
+    assert "exceeded the 4KB limit" in caught.value.response["Error"]["Message"]
+    assert client.get_function(FunctionName="made")["Configuration"]["Environment"] == {
+        "Variables": {"WORD": "on the fly"}}
+
 
 def test_created_functions_survive_a_restart(tmp_path: Path, args: list[str]) -> None:
     first = start_server(tmp_path, args)

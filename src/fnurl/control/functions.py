@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import io
+import json
 import re
 import shutil
 import time
@@ -23,7 +24,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from fnurl.config import is_reserved_variable
+from fnurl.config import (
+    ENVIRONMENT_NAME,
+    MAX_ENVIRONMENT_BYTES,
+    environment_size,
+    is_reserved_variable,
+)
 from fnurl.control import errors
 from fnurl.control.auth import Caller, authorize, json_body
 from fnurl.control.errors import LambdaError
@@ -319,6 +325,18 @@ def _check_environment(environment: Any) -> None:
             "environment variables you have provided contains reserved keys that are "
             f"currently not supported for modification. Reserved keys used in this "
             f"request: {', '.join(reserved)}")
+    bad_names = [k for k in environment if not ENVIRONMENT_NAME.match(k)]
+    if bad_names:
+        raise LambdaError(400, "ValidationException", (
+            "1 validation error detected: Value at 'environment.variables' failed to satisfy "
+            "constraint: Map keys must satisfy constraint: [Member must satisfy regular "
+            "expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]"))
+    if environment_size(environment) > MAX_ENVIRONMENT_BYTES:
+        measured = json.dumps(environment, separators=(",", ":"), ensure_ascii=False)
+        raise errors.invalid_parameter(
+            "Lambda was unable to configure your environment variables because the "
+            "environment variables you have provided exceeded the 4KB limit. String "
+            f"measured: {measured}")
 
 
 def _integer(body: dict[str, Any], field: str, default: int, low: int, high: int) -> int:
