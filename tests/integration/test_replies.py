@@ -91,8 +91,11 @@ def test_exception_traceback_is_logged(project_server: Server) -> None:
     call(project_server, "raise")
 
     log = project_server.log()
-    assert "ValueError: handler failed on purpose" in log
+    assert "[ERROR] ValueError: handler failed on purpose" in log
     assert "Traceback" in log
+    assert 'app.py", line 80, in reply' in log
+    # As Lambda's log: the handler's frames, not the runtime's own.
+    assert "worker.py" not in log
 
 
 def test_timeout_is_502_and_next_call_works(project_server: Server) -> None:

@@ -205,10 +205,14 @@ def error_document(error_type: str, message: str, stack: list[str] | None = None
 def exception_document(exc: BaseException) -> bytes:
     import traceback
 
-    # Lambda's stack leaves out the runtime's own frame, which is this file's.
-    frames = traceback.extract_tb(exc.__traceback__)[1:]
-    sys.stderr.write("".join(traceback.format_exception(exc)))
-    return error_document(type(exc).__name__, str(exc), traceback.format_list(frames))
+    # Lambda's stack leaves out the runtime's own frame, which is this file's, and its log
+    # line is the runtime's: [ERROR] type: message, then the handler's frames.
+    frames = traceback.format_list(traceback.extract_tb(exc.__traceback__)[1:])
+    lines = [f"[ERROR] {type(exc).__name__}: {exc}\n"]
+    if frames:
+        lines += ["Traceback (most recent call last):\n", *frames]
+    sys.stderr.write("".join(lines))
+    return error_document(type(exc).__name__, str(exc), frames)
 
 
 def _json_default(value: Any) -> Any:
