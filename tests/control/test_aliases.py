@@ -82,6 +82,17 @@ def test_alias_url_uses_the_alias_policy(server: Server, lam: Any) -> None:
 
     lam.delete_alias(FunctionName="other-function", Name="live")
     assert call(server, url["FunctionUrl"]).status_code == 403
+    # The orphaned config is listed, so it can be read and cleaned up too.
+    configs = lam.list_function_url_configs(FunctionName="other-function")["FunctionUrlConfigs"]
+    assert f"{ARN}:live" in [c["FunctionArn"] for c in configs]
+    got = lam.get_function_url_config(FunctionName="other-function", Qualifier="live")
+    assert got["FunctionUrl"] == url["FunctionUrl"]
+    lam.delete_function_url_config(FunctionName="other-function", Qualifier="live")
+    configs = lam.list_function_url_configs(FunctionName="other-function")["FunctionUrlConfigs"]
+    assert [c["FunctionArn"] for c in configs] == [ARN]
+    assert code(lam.get_function_url_config, FunctionName="other-function",
+                Qualifier="live") == "ResourceNotFoundException"
+    assert call(server, url["FunctionUrl"]).status_code == 403
 
 
 def test_alias_errors(lam: Any) -> None:

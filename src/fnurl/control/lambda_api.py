@@ -316,7 +316,11 @@ class LambdaApi:
                 qualifier, "qualifier",
                 f"Member must satisfy regular expression pattern: {QUALIFIER_PATTERN}",
             )
-        if function is not None and self.state.alias(function, qualifier) is None:
+        # The URL of a deleted alias outlives it (and answers 403): it can still be read,
+        # changed and deleted, but no new one can be made for a missing alias.
+        if function is not None and self.state.alias(function, qualifier) is None and (
+            request.method == "POST" or self.state.url_config(function, qualifier) is None
+        ):
             self.authorize_missing(request, caller, f"{arn}:{qualifier}")
             function = None
         return function, f"{arn}:{qualifier}", qualifier
