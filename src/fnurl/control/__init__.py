@@ -19,7 +19,7 @@ def install(gateway: Gateway, state: ControlState, loaded: LoadedProject) -> Sts
     from fnurl.control.lambda_api import routes
     sts = Sts(state, loaded)
     gateway.control.router.routes.extend(
-        [*routes(state), Route("/", sts.handle, methods=["GET", "POST"])]
+        [*routes(state, gateway.runtime), Route("/", sts.handle, methods=["GET", "POST"])]
     )
     return sts
 

@@ -21,8 +21,10 @@ from fnurl.control import errors
 from fnurl.control.auth import Caller, authenticate, authorize, json_body
 from fnurl.control.errors import LambdaError
 from fnurl.control.functions import configuration
+from fnurl.control.invoke import Invoker
 from fnurl.control.state import POLICY_LIMIT, ControlState, policy_text
 from fnurl.registry import LambdaFunction
+from fnurl.runtime import Runtime
 
 QUALIFIER_PATTERN = r"((?!^\d+$)^[0-9a-zA-Z-_]+$)"
 ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$")
@@ -47,8 +49,8 @@ FUNCTION_REFERENCE = re.compile(
 Handler = Callable[[Request, Caller], Awaitable[Response]]
 
 
-def routes(state: ControlState) -> list[Route]:
-    api = LambdaApi(state)
+def routes(state: ControlState, runtime: Runtime | None = None) -> list[Route]:
+    api = LambdaApi(state, Invoker(runtime) if runtime is not None else None)
 
     def route(path: str, handler: Handler, **actions: str) -> Route:
         return Route(path, api.endpoint(handler, {m: f"lambda:{a}" for m, a in actions.items()}),
@@ -60,6 +62,7 @@ def routes(state: ControlState) -> list[Route]:
               PUT="UpdateFunctionUrlConfig", DELETE="DeleteFunctionUrlConfig"),
         route("/2021-10-31/functions/{name}/urls", api.list_url_configs,
               GET="ListFunctionUrlConfigs"),
+        route("/2015-03-31/functions/{name}/invocations", api.invoke, POST="InvokeFunction"),
         route("/2015-03-31/functions/{name}/policy", api.policy,
               GET="GetPolicy", POST="AddPermission"),
         route("/2015-03-31/functions/{name}/policy/{sid}", api.remove_permission,
@@ -82,15 +85,17 @@ def routes(state: ControlState) -> list[Route]:
 
 
 class LambdaApi:
-    def __init__(self, state: ControlState) -> None:
+    def __init__(self, state: ControlState, invoker: Invoker | None = None) -> None:
         self.state = state
         self.registry = state.registry
+        self.invoker = invoker
 
     def endpoint(
         self, handler: Handler, actions: dict[str, str]
     ) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             request_id = str(uuid.uuid4())
+            request.state.request_id = request_id     # an Invoke's is its invocation's too
             request.state.action = actions[request.method]
             try:
                 caller = await authenticate(request, self.registry)
@@ -167,6 +172,21 @@ class LambdaApi:
         shown = {**latest, **published["configuration"]} if published is not None else latest
         # Asked through an alias, Lambda names the alias in FunctionArn.
         return {**shown, "FunctionArn": f"{arn}:{qualifier}"}
+
+    async def invoke(self, request: Request, caller: Caller) -> Response:
+        function, qualifier, arn = self._qualified(request, caller)
+        resource = f"{arn}:{qualifier}" if qualifier else arn
+        target = self.state.qualified(function, qualifier)
+        # No lambda:InvokedViaFunctionUrl: a statement meant for URL calls does not match.
+        authorize(request, self.registry, caller, "lambda:InvokeFunction", target, resource)
+        if self.invoker is None:
+            raise LambdaError(500, "ServiceException", "fnurl serves no runtime here")
+        version = qualifier or "$LATEST"
+        alias = None if qualifier is None or qualifier.isdigit() else (
+            self.state.alias(function, qualifier))
+        if alias is not None:
+            version = alias["version"]
+        return await self.invoker.invoke(request, target, version)
 
     async def function_code(self, request: Request, caller: Caller) -> Response:
         function, arn = self._unqualified(request, caller)

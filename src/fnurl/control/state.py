@@ -299,6 +299,15 @@ class ControlState:
 
     # Aliases and versions
 
+    def qualified(self, function: LambdaFunction, qualifier: str | None) -> LambdaFunction:
+        """The function as a version or alias: the same code, that qualifier's own policy."""
+        if qualifier is None:
+            return function
+        policy, document = _policy(self._value(POLICY, function.name, qualifier),
+                                   f"{function.name}:{qualifier}")
+        return replace(function, qualifier=qualifier, resource_policy=policy,
+                       policy_document=document)
+
     def alias(self, function: LambdaFunction, name: str) -> dict[str, Any] | None:
         return self._value(ALIAS, function.name, name)
 

@@ -1,0 +1,136 @@
+"""Lambda's Invoke API: the direct call a function URL is not.
+
+It runs the same handler in the same execution environments as the URLs, but is authorized
+as `lambda:InvokeFunction` with no `lambda:InvokedViaFunctionUrl` key, so a statement that
+only admits calls through a URL does not admit it (spec section 7.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from fnurl.control import errors
+from fnurl.control.auth import read_body
+from fnurl.control.errors import LambdaError
+from fnurl.gateway import ids, streaming
+from fnurl.runtime import InvocationError, InvocationResult, Runtime
+from fnurl.runtime.process import Throttled
+
+if TYPE_CHECKING:
+    from fnurl.registry import LambdaFunction
+
+logger = logging.getLogger("fnurl.runtime")
+
+MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+MAX_ASYNC_PAYLOAD = 1024 * 1024      # Lambda's limit for the Event invocation type
+MAX_RESPONSE_BYTES = 6_291_556
+INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+
+
+class Invoker:
+    """Runs Invoke requests once the API has resolved and authorized the function."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._background: set[asyncio.Task[Any]] = set()
+
+    async def invoke(
+        self, request: Request, function: LambdaFunction, version: str
+    ) -> Response:
+        invocation_type = request.headers.get("x-amz-invocation-type", "RequestResponse")
+        if invocation_type not in INVOCATION_TYPES:
+            raise errors.validation(
+                invocation_type, "invocationType",
+                "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
+        log_type = request.headers.get("x-amz-log-type", "None")
+        if log_type not in ("None", "Tail"):
+            raise errors.validation(log_type, "logType",
+                                    "Member must satisfy enum value set: [None, Tail]")
+        if invocation_type == "DryRun":
+            return Response(status_code=204)
+
+        payload = await read_body(request) or b"{}"
+        limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
+        if len(payload) > limit:
+            raise LambdaError(413, "RequestEntityTooLargeException",
+                              f"Request must be smaller than {limit} bytes for the "
+                              "InvokeFunction operation")
+        try:
+            json.loads(payload)
+        except ValueError as exc:
+            raise LambdaError(400, "InvalidRequestContentException",
+                              f"Could not parse request body into json: {exc}") from exc
+
+        request_id: str = request.state.request_id
+        trace = ids.invocation_trace(ids.trace_root(time.time()))
+        if invocation_type == "Event":
+            # Accepted now, run later: Lambda's own queue is left out, the call just runs.
+            task = asyncio.create_task(self._run_event(function, payload, request_id, trace))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return Response(status_code=202, headers={"x-amzn-RequestId": request_id})
+
+        try:
+            result = await self.runtime.invoke(function, payload, request_id, trace)
+        except Throttled as exc:
+            raise LambdaError(429, "TooManyRequestsException", "Rate Exceeded.") from exc
+        body, error = await _reply(result)
+        headers = {"x-amzn-RequestId": request_id, "X-Amz-Executed-Version": version,
+                   "X-Amzn-Trace-Id": trace}
+        if error is not None:
+            headers["X-Amz-Function-Error"] = "Unhandled"
+            document = error.as_payload()
+            body = json.dumps({"errorMessage": document["errorMessage"],
+                               "errorType": document["errorType"], "requestId": request_id,
+                               "stackTrace": document["stackTrace"]}, ensure_ascii=False).encode()
+        if log_type == "Tail":
+            # Lambda sends the last 4 KB of the invocation's log; fnurl's log is the server's.
+            tail = (f"START RequestId: {request_id} Version: {version}\n"
+                    f"END RequestId: {request_id}\n")
+            headers["X-Amz-Log-Result"] = base64.b64encode(tail.encode()).decode()
+        return Response(body, headers=headers, media_type="application/json")
+
+    async def _run_event(
+        self, function: LambdaFunction, payload: bytes, request_id: str, trace: str
+    ) -> None:
+        try:
+            result = await self.runtime.invoke(function, payload, request_id, trace)
+            _, error = await _reply(result)
+        except Throttled:
+            logger.warning("%s: %s throttled; the event is dropped", request_id, function.name)
+            return
+        if error is not None:
+            logger.error("%s: %s failed: %s: %s", request_id, function.name, error.error_type,
+                         error.message)
+
+
+async def _reply(result: InvocationResult) -> tuple[bytes, InvocationError | None]:
+    """The payload Invoke answers with, or the error that replaces it."""
+    if result.stream is not None:
+        # A handler that streams, called without a stream: its output, read to the end.
+        _, data, size, error = await streaming.collect_stream(result.stream, MAX_RESPONSE_BYTES)
+        if error is None and size > MAX_RESPONSE_BYTES:
+            error = _too_large(size)
+        return data, error
+    if result.error is not None:
+        return b"", result.error
+    payload = result.payload or b"null"
+    if len(payload) > MAX_RESPONSE_BYTES:
+        return b"", _too_large(len(payload))
+    return payload, None
+
+
+def _too_large(size: int) -> InvocationError:
+    return InvocationError(
+        "Function.ResponseSizeTooLarge",
+        f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
+        f"({MAX_RESPONSE_BYTES} bytes).",
+    )
