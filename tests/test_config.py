@@ -372,6 +372,9 @@ def test_environment_names_values_and_size_are_lambdas(tmp_path: Path) -> None:
                      "functions.hello.environment.LIST: must be a string, number or boolean, "
                      "got [1, 2]"]
 
+    found = problems(tmp_path, base.replace("environment: {}", "environment: {D: 2020-01-01}"))
+    assert any("environment.D: YAML read 2020-01-01 as a date: quote it" in p for p in found)
+
     found = problems(tmp_path, base.replace("environment: {}", 'environment: {"1ST": x, A: y}'))
     assert any("environment.1ST: Lambda's variable names" in p for p in found)
     assert any("environment.A: Lambda's variable names" in p for p in found)
@@ -399,3 +402,11 @@ def test_surely_unmeant_url_settings_are_warnings(tmp_path: Path) -> None:
     assert any("url.public_access: policy already has a statement FunctionURLAllowPublicAccess"
                in w for w in found)
     assert any("AWS does not offer function URLs in il-central-1" in w for w in found)
+
+
+@pytest.mark.parametrize("text", ["", "\n", "# nothing yet\n", "---\n"])
+def test_an_empty_project_file_is_refused(tmp_path: Path, text: str) -> None:
+    found = problems(tmp_path, text)
+
+    assert found == [f"{tmp_path / 'fnurl.yaml'}: the project file is empty (it needs at least "
+                     "accounts: and functions:)"]

@@ -9,11 +9,14 @@ import socket
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
 from fnurl import __version__, config, logs, registry
+
+if TYPE_CHECKING:
+    from fnurl.store import Store
 
 DEFAULT_PROJECT_FILE = "fnurl.yaml"
 
@@ -32,6 +35,15 @@ def load_project(config_file: str | None) -> tuple[Path, bool, config.LoadedProj
             click.echo(f"error: {problem}", err=True)
         raise SystemExit(1) from exc
     return path, is_demo, loaded
+
+
+def _open_store(database: Path | None, *, read_only: bool = False) -> Store:
+    from fnurl.store import Store, StoreError
+
+    try:
+        return Store(database, read_only=read_only)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def resolve_project(config_file: str | None) -> tuple[Path, bool]:
@@ -86,7 +98,6 @@ def serve(
     from fnurl.control.reload import ProjectReloader, with_project_reload
     from fnurl.gateway import create_app
     from fnurl.runtime.process import ProcessRuntime
-    from fnurl.store import Store
 
     path, is_demo, loaded = load_project(config_file)
     # Bound before anything is opened or printed: a busy port is one clear error.
@@ -100,7 +111,7 @@ def serve(
         database = (Path(state_dir) if state_dir else loaded.root / ".fnurl") / "fnurl.db"
     world = registry.build(loaded, demo=is_demo)
     code_root = database.parent / "functions" if database is not None else None
-    state = control.ControlState(world, Store(database), loaded, code_root)
+    state = control.ControlState(world, _open_store(database), loaded, code_root)
     logs.configure(log_level)
     click.echo(banner(world, path, is_demo, port))
 
@@ -200,10 +211,9 @@ def explain(
     if not is_demo and database.is_file():
         from fnurl import control
         from fnurl.control.sts import Sts
-        from fnurl.store import Store
 
         # Overlay what the API changed (URL configs, policies, functions, sessions).
-        state = control.ControlState(world, Store(database, read_only=True), loaded,
+        state = control.ControlState(world, _open_store(database, read_only=True), loaded,
                                      database.parent / "functions")
         Sts(state, loaded)
     signed_as = None

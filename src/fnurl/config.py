@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import datetime
 import hashlib
 import json
 import re
@@ -139,6 +140,10 @@ def _environment_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str | int | float):
         return str(value)
+    if isinstance(value, datetime.date):
+        raise ValueError(f"YAML read {value.isoformat()} as a date: quote it to pass the text")
+    if value is None:
+        raise ValueError("is empty (null): write \"\" for an empty value")
     raise ValueError(f"must be a string, number or boolean, got {value!r}")
 
 
@@ -290,7 +295,10 @@ def load(path: Path | str | None, *, text: str | None = None, root: Path | None 
         message = "nests too deeply (a YAML alias that refers to itself?)"
         raise ConfigError([Problem(name, "", message)]) from exc
     if data is None:
-        data = {}
+        # Most often a file caught half-written by an editor: refusing it keeps a running
+        # server on its last good configuration.
+        raise ConfigError([Problem(name, "", "the project file is empty (it needs at least "
+                                             "accounts: and functions:)")])
     if not isinstance(data, dict):
         raise ConfigError([Problem(name, "", "the project file must be a mapping of keys")])
 

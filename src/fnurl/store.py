@@ -38,12 +38,25 @@ class StoredObject:
     file_hash: str
 
 
+class StoreError(Exception):
+    """The state file cannot be opened as fnurl's store; the message says what to do."""
+
+
 class Store:
     """A SQLite file of control-plane state (or an in-memory one, for tests)."""
 
     def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
         self.path = path
         self.read_only = read_only
+        try:
+            self._open(path, read_only)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise StoreError(
+                f"cannot open the state file {path}: {exc}. Move it aside to start with a "
+                "fresh state, or pass --state-dir DIR (or --ephemeral)"
+            ) from exc
+
+    def _open(self, path: Path | None, read_only: bool) -> None:
         if read_only and path is not None:
             # For `fnurl explain`: see what the server sees, change nothing.
             self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,

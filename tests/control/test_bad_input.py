@@ -128,3 +128,23 @@ def test_list_url_configs_max_items_out_of_range(server: Server, value: str, say
     assert response.status_code == 400
     assert response.headers["x-amzn-errortype"] == "ValidationException"
     assert says in response.json()["message"]
+
+
+def test_missing_and_overlong_members_are_named_as_aws_names_them(server: Server) -> None:
+    policy = "/2015-03-31/functions/other-function/policy"
+
+    missing = call(server, "POST", policy, {"StatementId": "q", "Principal": "*"})
+    assert missing.status_code == 400
+    assert missing.json()["message"] == (
+        "1 validation error detected: Value null at 'action' failed to satisfy constraint: "
+        "Member must not be null")
+
+    long_sid = "s" * 101
+    for response in (
+        call(server, "POST", policy, {"StatementId": long_sid, "Action": "lambda:*",
+                                      "Principal": "*"}),
+        call(server, "DELETE", f"{policy}/{long_sid}"),
+    ):
+        assert response.status_code == 400
+        assert response.json()["message"].endswith(
+            "Member must have length less than or equal to 100")

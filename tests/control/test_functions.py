@@ -115,6 +115,24 @@ def test_created_functions_survive_a_restart(tmp_path: Path, args: list[str]) ->
         second.stop()
 
 
+def test_a_state_file_that_is_not_a_database_is_one_clear_error(tmp_path: Path,
+                                                                 args: list[str]) -> None:
+    import subprocess
+    import sys
+
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "fnurl.db").write_bytes(b"garbage, not SQLite" * 100)
+    result = subprocess.run([sys.executable, "-m", "fnurl", "serve", "--port", "0", *args],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1
+    assert f"cannot open the state file {state / 'fnurl.db'}: file is not a database" in (
+        result.stderr)
+    assert "Traceback" not in result.stderr
+    assert (state / "fnurl.db").read_bytes() == b"garbage, not SQLite" * 100
+
+
 def test_update_configuration_code_and_delete(server: Server) -> None:
     client = lam(server)
     create(client)

@@ -72,6 +72,11 @@ def test_an_invalid_edit_keeps_the_running_configuration(server: Server, project
     assert status(server) == 200
     assert "still serving the previous configuration" in server.log()
 
+    # An editor that truncates before it writes: the empty file is refused too.
+    project.write_text("")
+    assert eventually(lambda: "the project file is empty" in server.log())
+    assert status(server) == 200
+
 
 def test_api_changes_survive_unrelated_edits(server: Server, project: Path) -> None:
     lam = boto3.client("lambda", region_name="us-east-1", endpoint_url=server.base,

@@ -70,3 +70,11 @@ def test_invalid_utf8_text_goes_base64() -> None:
 
     assert built["isBase64Encoded"] is True
     assert built["body"] == "//4="
+
+
+def test_header_values_are_read_as_utf_8_else_byte_for_byte() -> None:
+    headers = [(b"x-utf8", "café ✓".encode()), (b"x-latin", "café".encode("latin-1"))]
+    seen = event(headers=headers)["headers"]
+
+    assert seen["x-utf8"] == "café ✓"  # type: ignore[index]
+    assert seen["x-latin"] == "café"  # type: ignore[index]

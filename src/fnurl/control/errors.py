@@ -64,6 +64,11 @@ def conflict(message: str) -> LambdaError:
 
 
 def validation(value: Any, member: str, constraint: str) -> LambdaError:
+    if value is None:
+        # A required member left out: AWS names the constraint it breaks first.
+        return LambdaError(400, "ValidationException", (
+            f"1 validation error detected: Value null at '{member}' failed to satisfy "
+            "constraint: Member must not be null"))
     message = (
         f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
         f"constraint: {constraint}"

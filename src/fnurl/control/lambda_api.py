@@ -530,6 +530,9 @@ class LambdaApi:
 
     async def remove_permission(self, request: Request, caller: Caller) -> Response:
         sid = unquote(request.path_params["sid"])
+        if len(sid) > 100:
+            raise errors.validation(sid, "statementId",
+                                    "Member must have length less than or equal to 100")
         if not REMOVE_STATEMENT_ID.match(sid):
             raise errors.validation(sid, "statementId",
                                     "Member must satisfy regular expression pattern: "
@@ -649,6 +652,9 @@ def build_statement(body: dict[str, Any], resource: str) -> dict[str, Any]:
         if member in body and body[member] is not None and not isinstance(body[member], str):
             raise _serialization(f"{member} must be a string")
     sid = body.get("StatementId")
+    if isinstance(sid, str) and len(sid) > 100:
+        raise errors.validation(sid, "statementId",
+                                "Member must have length less than or equal to 100")
     if not isinstance(sid, str) or not STATEMENT_ID.match(sid):
         raise errors.validation(sid, "statementId",
                                 "Member must satisfy regular expression pattern: "

@@ -70,7 +70,11 @@ def build_event(
     cookies: list[str] = []
     for raw_name, raw_value in headers:
         name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
+        try:
+            # Clients that send non-ASCII values send UTF-8; anything else is kept byte-wise.
+            value = raw_value.decode()
+        except UnicodeDecodeError:
+            value = raw_value.decode("latin-1")
         if name == "connection" or (caller is not None and name == "authorization"):
             continue
         if name == "cookie":
