@@ -33,4 +33,12 @@ def test_other_requests_are_not_urls() -> None:
     assert route(b"/_fnurl/health", [(b"host", b"localhost:9000")]) is None
     assert route(b"/2015-03-31/functions", [(b"host", b"localhost:9000")]) is None
     assert route(f"/_fnurl/{URL_ID}x".encode(), []) is None
-    assert route(b"/", [(b"host", b"short.lambda-url.us-east-1.localhost")]) is None
+
+
+
+def test_any_first_label_of_a_url_host_is_a_url_that_may_not_exist() -> None:
+    # AWS's name is a wildcard: a wrong id is answered 403 {"Message":null} like any unknown.
+    found = route(b"/", [(b"host", b"short.lambda-url.us-east-1.localhost")])
+
+    assert found is not None and found.url_id == "short" and found.form == "host"
+    assert route(b"/", [(b"host", b".lambda-url.us-east-1.localhost")]) is None

@@ -142,6 +142,7 @@ def test_unknown_url_id(demo_server: Server) -> None:
     for response in (
         httpx.get(demo_server.path_url("a" * 32), timeout=10),
         send_to_host(demo_server, "GET", "b" * 32),
+        send_to_host(demo_server, "GET", "zzzz"),
     ):
         assert response.status_code == 403
         assert response.content == b'{"Message":null}'

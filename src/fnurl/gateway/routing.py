@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 
 # <url-id>.lambda-url.<region>.<anything>: *.localhost resolves to 127.0.0.1 in curl and
-# browsers, and a compose setup may use another domain.
-HOST_FORM = re.compile(rb"^([a-z0-9]{32})\.lambda-url\.([a-z0-9-]+)\.[^/]*$")
+# browsers, and a compose setup may use another domain. Any first label is a URL host, as
+# AWS's wildcard name is: an id that names no URL is AWS's 403, not the control plane.
+HOST_FORM = re.compile(rb"^([^./:]+)\.lambda-url\.([a-z0-9-]+)\.[^/]*$")
 PATH_FORM = re.compile(rb"^/_fnurl/([a-z0-9]{32})(/.*)?$", re.DOTALL)
 PATH_PREFIX = b"/_fnurl/"
 
@@ -31,7 +32,8 @@ def route(raw_path: bytes, headers: list[tuple[bytes, bytes]]) -> UrlRoute | Non
     host = host_of(headers)
     match = HOST_FORM.match(host)
     if match:
-        return UrlRoute(match.group(1).decode(), match.group(2).decode(), raw_path or b"/", "host")
+        url_id, region = match.group(1).decode("latin-1"), match.group(2).decode()
+        return UrlRoute(url_id, region, raw_path or b"/", "host")
 
     if raw_path.startswith(PATH_PREFIX):
         match = PATH_FORM.match(raw_path)
