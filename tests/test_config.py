@@ -410,3 +410,28 @@ def test_an_empty_project_file_is_refused(tmp_path: Path, text: str) -> None:
 
     assert found == [f"{tmp_path / 'fnurl.yaml'}: the project file is empty (it needs at least "
                      "accounts: and functions:)"]
+
+
+def test_every_broken_statement_is_named_at_its_own_line(tmp_path: Path) -> None:
+    policy = (
+        '          - Version: "2012-10-17"\n'
+        "            Statement:\n"
+        "              - {Effect: Allow, Action: 'lambda*', Resource: '*'}\n"
+        "              - {Effect: Allow, Action: 'lambda:*', Resource: '*'}\n"
+        "              - {Effect: Allow, Resource: '*'}\n"
+    )
+    text = FULL.replace(
+        '          - Version: "2012-10-17"\n'
+        '            Statement: [{Effect: Allow, Action: "lambda:*", Resource: "*"}]\n'
+        "        permissions_boundary:", policy + "        permissions_boundary:", 1)
+    assert text != FULL
+    found = problems(tmp_path, text)
+    path = tmp_path / "fnurl.yaml"
+    line = text.splitlines().index("              - {Effect: Allow, Action: 'lambda*', "
+                                   "Resource: '*'}") + 1
+
+    assert len(found) == 2
+    assert found[0].startswith(f"{path}:{line}: accounts.111122223333.users.alice.policies[0]"
+                               ".Statement[0].Action: ")
+    assert found[1].startswith(f"{path}:{line + 2}: accounts.111122223333.users.alice"
+                               ".policies[0].Statement[2]: ")

@@ -636,25 +636,54 @@ def _check_policy(problem: Any, path: tuple[Any, ...], document: Any, kind: iam.
     try:
         policy = iam.parse_policy(document, kind, name=_format_path(path))
     except iam.PolicyError as exc:
-        element = str(getattr(exc, "element", "") or "")
-        message = str(getattr(exc, "message", "") or exc)
-        problem(_policy_location(path, element, kind), message)
+        # The parser stops at the first problem; statement by statement, every broken
+        # statement is named at once, so a file is fixed in one round, not one per mistake.
+        found = _statement_problems(path, document, kind)
+        for element, message in found or [_policy_error(exc)]:
+            problem(_policy_location(path, element, kind), message)
         return
     for warning in policy.warnings:
         element, _, message = warning.partition(": ")
         problem(_policy_location(path, element, kind), message, warning=True)
 
 
+def _policy_error(exc: iam.PolicyError) -> tuple[str, str]:
+    return str(getattr(exc, "element", "") or ""), str(getattr(exc, "message", "") or exc)
+
+
+def _statement_problems(
+    path: tuple[Any, ...], document: Any, kind: iam.PolicyKind
+) -> list[tuple[str, str]]:
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    if not isinstance(statements, list) or len(statements) < 2:
+        return []
+    found: list[tuple[str, str]] = []
+    for index, statement in enumerate(statements):
+        try:
+            iam.parse_policy({**document, "Statement": [statement]}, kind,
+                             name=_format_path(path))
+        except iam.PolicyError as exc:
+            element, message = _policy_error(exc)
+            found.append((element.replace("Statement[0]", f"Statement[{index}]", 1), message))
+    # Empty when each statement is fine alone (a Sid used twice): the whole document's error.
+    return found
+
+
 def _policy_location(path: tuple[Any, ...], element: str, kind: iam.PolicyKind) -> tuple[Any, ...]:
+    # "Statement[2].Condition.Bool" -> ("Statement", 2, "Condition", "Bool")
+    parts: list[Any] = []
+    for part in filter(None, element.split(".")):
+        match = re.fullmatch(r"(.*?)\[(\d+)\]", part)
+        if match:
+            parts += [*filter(None, [match.group(1)]), int(match.group(2))]
+        else:
+            parts.append(part)
     if kind is iam.PolicyKind.RESOURCE:
         # The file lists bare statements; point at the statement, not the wrapper document.
-        match = re.match(r"^Statement\[(\d+)\]\.?(.*)$", element)
-        if match:
-            return (*path, int(match.group(1)), *filter(None, match.group(2).split(".")))
+        if parts[:1] == ["Statement"] and len(parts) > 1 and isinstance(parts[1], int):
+            return (*path, *parts[1:])
         return path
-    if element:
-        return (*path, *element.split("."))
-    return path
+    return (*path, *parts)
 
 
 def handler_problems(code_dir: Path, handler: str) -> Iterator[str]:
