@@ -24,6 +24,7 @@ HANDLER = b"""
 import pathlib
 
 def handler(event, context):
+    print("handling", sorted(event))
     if event.get("touch"):
         pathlib.Path(event["touch"]).write_text(context.aws_request_id)
     if event.get("fail"):
@@ -71,7 +72,13 @@ def test_a_synchronous_call_answers_the_handlers_payload(admin: Any) -> None:
     assert "FunctionError" not in reply
     assert json.loads(reply["Payload"].read()) == {"got": {"a": 1}}
     request_id = reply["ResponseMetadata"]["RequestId"]
-    assert f"START RequestId: {request_id}" in base64.b64decode(reply["LogResult"]).decode()
+    log = base64.b64decode(reply["LogResult"]).decode().splitlines()
+    assert log[0] == f"START RequestId: {request_id} Version: $LATEST"
+    assert "handling ['a']" in log[1]
+    assert log[2] == f"END RequestId: {request_id}"
+    assert log[3].startswith(f"REPORT RequestId: {request_id}\tDuration: ")
+    assert len(log) == 4
+    assert "LogResult" not in admin.invoke(FunctionName="invoked", Payload=b"{}")
 
 
 def test_a_handler_error_is_a_200_with_the_error_document(admin: Any) -> None:

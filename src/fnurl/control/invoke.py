@@ -33,6 +33,7 @@ MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD = 1024 * 1024      # Lambda's limit for the Event invocation type
 MAX_RESPONSE_BYTES = 6_291_556
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+LOG_TAIL_BYTES = 4096
 
 
 class Invoker:
@@ -79,7 +80,8 @@ class Invoker:
             return Response(status_code=202, headers={"x-amzn-RequestId": request_id})
 
         try:
-            result = await self.runtime.invoke(function, payload, request_id, trace)
+            result = await self.runtime.invoke(function, payload, request_id, trace,
+                                               with_log=log_type == "Tail")
         except Throttled as exc:
             raise LambdaError(429, "TooManyRequestsException", "Rate Exceeded.") from exc
         body, error = await _reply(result)
@@ -92,10 +94,9 @@ class Invoker:
                                "errorType": document["errorType"], "requestId": request_id,
                                "stackTrace": document["stackTrace"]}, ensure_ascii=False).encode()
         if log_type == "Tail":
-            # Lambda sends the last 4 KB of the invocation's log; fnurl's log is the server's.
-            tail = (f"START RequestId: {request_id} Version: {version}\n"
-                    f"END RequestId: {request_id}\n")
-            headers["X-Amz-Log-Result"] = base64.b64encode(tail.encode()).decode()
+            # As Lambda: the last 4 KB of the invocation's log, START to REPORT.
+            tail = result.log.encode()[-LOG_TAIL_BYTES:]
+            headers["X-Amz-Log-Result"] = base64.b64encode(tail).decode()
         return Response(body, headers=headers, media_type="application/json")
 
     async def _run_event(

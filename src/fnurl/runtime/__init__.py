@@ -54,6 +54,7 @@ class InvocationResult:
     payload: bytes | None = None       # the handler's reply, serialised to JSON
     error: InvocationError | None = None
     duration_ms: float = 0.0
+    log: str = ""                      # START to REPORT, when the caller asked for the log
     # For a handler that returned an iterator: its output as it comes. Whoever receives it
     # must read it to the end or `aclose()` it, which waits for the handler to finish.
     stream: AsyncGenerator[StreamEvent, None] | None = None
@@ -63,7 +64,8 @@ class Runtime(Protocol):
     async def start(self) -> None: ...
 
     async def invoke(
-        self, function: LambdaFunction, event: bytes, request_id: str, trace_id: str = ""
+        self, function: LambdaFunction, event: bytes, request_id: str, trace_id: str = "",
+        *, with_log: bool = False,
     ) -> InvocationResult: ...
 
     async def close(self) -> None: ...

@@ -67,6 +67,8 @@ class _Environment:
     # Whose output the log relay is reading: set at START, cleared by the worker's marker.
     request_id: str | None = None
     output_done: asyncio.Event = field(default_factory=asyncio.Event)
+    # The invocation's log lines, kept only when its caller asked for them (Invoke's Tail).
+    captured: list[str] | None = None
     log_task: asyncio.Task[None] | None = None
 
     async def read_frame(self) -> tuple[bytes, bytes]:
@@ -197,7 +199,8 @@ class ProcessRuntime:
         await asyncio.gather(*(self._retire(e) for e in list(self._all)))
 
     async def invoke(
-        self, function: LambdaFunction, event: bytes, request_id: str, trace_id: str = ""
+        self, function: LambdaFunction, event: bytes, request_id: str, trace_id: str = "",
+        *, with_log: bool = False,
     ) -> InvocationResult:
         try:
             environment = await self._acquire(function)
@@ -213,7 +216,9 @@ class ProcessRuntime:
         header = _invoke_header(request_id, deadline_ms, trace_id)
         environment.request_id = request_id
         environment.output_done.clear()
-        logs.info(logger, f"START RequestId: {request_id} Version: $LATEST", function.name)
+        start_line = f"START RequestId: {request_id} Version: $LATEST"
+        environment.captured = [start_line] if with_log else None
+        logs.info(logger, start_line, function.name)
         try:
             await self._send(environment, protocol.INVOKE + header + b"\n" + event)
             kind, body = await environment.next_frame(deadline)
@@ -336,15 +341,20 @@ class ProcessRuntime:
         init = f"\tInit Duration: {environment.init_ms:.2f} ms" if environment.cold else ""
         environment.cold = False
         used_mb = max(1, round(environment.max_rss_kb / 1024))
-        logs.info(logger, f"END RequestId: {request_id}", function.name)
-        logs.info(
-            logger,
+        end_line = f"END RequestId: {request_id}"
+        report_line = (
             f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
             f"Billed Duration: {max(1, int(duration + 0.999))} ms\t"
-            f"Memory Size: {function.memory} MB\tMax Memory Used: {used_mb} MB{init}",
-            function.name,
+            f"Memory Size: {function.memory} MB\tMax Memory Used: {used_mb} MB{init}"
         )
-        return InvocationResult(request_id, payload=payload, error=error, duration_ms=duration)
+        logs.info(logger, end_line, function.name)
+        logs.info(logger, report_line, function.name)
+        log = ""
+        if environment.captured is not None:
+            log = "\n".join([*environment.captured, end_line, report_line]) + "\n"
+            environment.captured = None
+        return InvocationResult(request_id, payload=payload, error=error, duration_ms=duration,
+                                log=log)
 
     async def _send(self, environment: _Environment, frame: bytes) -> None:
         stdin = environment.process.stdin
@@ -530,6 +540,8 @@ class ProcessRuntime:
         request_id = environment.request_id or "-"
         text = line.decode("utf-8", "replace").rstrip("\r")
         logger.info("%s %s", request_id, text, extra={"function": environment.function.name})
+        if environment.captured is not None and environment.request_id is not None:
+            environment.captured.append(text)
 
 
 def _invoke_header(request_id: str, deadline_ms: int, trace_id: str) -> bytes:
