@@ -15,12 +15,14 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from fnurl.control import errors
 from tests.servers import REPO, Server, start_server
 
 PROJECT = REPO / "tests" / "control" / "project" / "fnurl.yaml"
 ARN = "arn:aws:lambda:us-east-1:111122223333:function:my-function"
 ROLE = "arn:aws:iam::111122223333:role/lambda-role"
 HANDLER = b"""
+import os
 import pathlib
 
 def handler(event, context):
@@ -29,6 +31,18 @@ def handler(event, context):
         pathlib.Path(event["touch"]).write_text(context.aws_request_id)
     if event.get("fail"):
         raise RuntimeError("failed on purpose")
+    if event.get("generate"):
+        return (part for part in "ab")
+    if event.get("context"):
+        client = context.client_context
+        return {
+            "arn": context.invoked_function_arn, "version": context.function_version,
+            "env_version": os.environ["AWS_LAMBDA_FUNCTION_VERSION"],
+            "trace": os.environ["_X_AMZN_TRACE_ID"],
+            "custom": client.custom if client else None,
+            "env": client.env if client else None,
+            "installation": client.client.installation_id if client and client.client else None,
+        }
     return {"got": event}
 """
 
@@ -114,6 +128,12 @@ def test_event_and_dry_run_invocations(admin: Any, tmp_path: Path) -> None:
 def test_bad_requests(admin: Any) -> None:
     assert error_of(admin.invoke, FunctionName="invoked", Payload=b"not json")[0] == (
         "InvalidRequestContentException")
+    assert error_of(admin.invoke, FunctionName="invoked", Payload=b"NaN")[0] == (
+        "InvalidRequestContentException")
+    assert error_of(admin.invoke, FunctionName="invoked", Payload=b"{}",
+                    ClientContext="not base64!") == (
+        "InvalidRequestContentException",
+        "Client context must be a valid Base64-encoded JSON object.")
     assert error_of(admin.invoke, FunctionName="nothing-here") == (
         "ResourceNotFoundException",
         "Function not found: arn:aws:lambda:us-east-1:111122223333:function:nothing-here")
@@ -144,6 +164,61 @@ def test_direct_calls_need_invoke_function_without_the_url_condition(
                          Action="lambda:InvokeFunction", Principal="444455556666")
     reply = member.invoke(FunctionName=ARN, Payload=b'{"from": "member"}')
     assert json.loads(reply["Payload"].read()) == {"from": "member"}
+
+
+def test_the_context_says_how_the_function_was_called(admin: Any) -> None:
+    admin.publish_version(FunctionName="invoked")
+    admin.create_alias(FunctionName="invoked", Name="live", FunctionVersion="1")
+    arn = "arn:aws:lambda:us-east-1:111122223333:function:invoked"
+    client_context = {"custom": {"a": 1}, "env": {"e": "v"}, "client": {"installation_id": "i"}}
+    root = "1-5759e988-bd862e3fe1be46a994272793"
+
+    def context_of(**kwargs: Any) -> Any:
+        reply = admin.invoke(Payload=b'{"context": true}', **kwargs)
+        return json.loads(reply["Payload"].read())
+
+    plain = context_of(FunctionName="invoked")
+    assert (plain["arn"], plain["version"], plain["env_version"]) == (arn, "$LATEST", "$LATEST")
+    assert plain["custom"] is None and plain["env"] is None
+
+    live = context_of(FunctionName="invoked:live")
+    assert (live["arn"], live["version"], live["env_version"]) == (f"{arn}:live", "1", "1")
+    assert context_of(FunctionName="invoked", Qualifier="1")["arn"] == f"{arn}:1"
+    # A later plain call in the same environment is $LATEST again.
+    assert context_of(FunctionName="invoked")["env_version"] == "$LATEST"
+
+    encoded = base64.b64encode(json.dumps(client_context).encode()).decode()
+    with_client = context_of(FunctionName="invoked", ClientContext=encoded)
+    assert (with_client["custom"], with_client["env"], with_client["installation"]) == (
+        {"a": 1}, {"e": "v"}, "i")
+
+    def with_trace(request: Any, **_: Any) -> None:
+        request.headers["X-Amzn-Trace-Id"] = f"Root={root};Parent=53995c3f42cd8ad8;Sampled=1"
+
+    admin.meta.events.register("before-sign.lambda.Invoke", with_trace)
+    try:
+        traced = context_of(FunctionName="invoked")
+    finally:
+        admin.meta.events.unregister("before-sign.lambda.Invoke", with_trace)
+    assert traced["trace"].startswith(f"Root={root};Parent=")
+
+
+def test_a_generator_is_not_a_payload(admin: Any) -> None:
+    reply = admin.invoke(FunctionName="invoked", Payload=b'{"generate": true}')
+
+    assert reply["FunctionError"] == "Unhandled"
+    assert json.loads(reply["Payload"].read())["errorType"] == "Runtime.MarshalError"
+
+
+def test_throttling_names_its_reason_and_a_retry_time() -> None:
+    response = errors.throttled().response("rid")
+
+    assert response.status_code == 429
+    assert response.headers["x-amzn-errortype"] == "TooManyRequestsException"
+    assert response.headers["retry-after"] == "1"
+    assert json.loads(bytes(response.body)) == {
+        "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User",
+        "message": "Rate Exceeded."}
 
 
 def test_an_alias_is_invoked_under_its_own_policy(server: Server, admin: Any) -> None:

@@ -33,6 +33,7 @@ def test_a_callers_trace_root_is_continued_and_anything_else_ignored() -> None:
     assert ids.client_trace_root(f"Root={root}") == root
     self = "Self=1-6553f100-aaaaaaaaaaaaaaaaaaaaaaaa"
     assert ids.client_trace_root(f"{self};Root={root};x=1") == root
+    assert ids.client_trace_root(f"Root={root} ; Sampled=1") == root
     assert ids.client_trace_root(f"Root={root}x") is None
     assert ids.client_trace_root("Root=1-xyz") is None
     assert ids.client_trace_root("Parent=abc") is None

@@ -83,3 +83,23 @@ def precondition_failed() -> LambdaError:
         "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy "
         "API to retrieve the latest Revision Id",
     )
+
+
+def throttled() -> LambdaError:
+    return _Throttled()
+
+
+class _Throttled(LambdaError):
+    """Reserved concurrency reached: the body names the reason, and a retry time is given."""
+
+    def __init__(self) -> None:
+        super().__init__(429, "TooManyRequestsException", "Rate Exceeded.")
+
+    def body(self) -> dict[str, Any]:
+        return {"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User",
+                "message": self.message}
+
+    def response(self, request_id: str) -> Response:
+        response = super().response(request_id)
+        response.headers["Retry-After"] = "1"
+        return response

@@ -20,8 +20,8 @@ from starlette.responses import Response
 from fnurl.control import errors
 from fnurl.control.auth import read_body
 from fnurl.control.errors import LambdaError
-from fnurl.gateway import ids, streaming
-from fnurl.runtime import InvocationError, InvocationResult, Runtime
+from fnurl.gateway import ids
+from fnurl.runtime import InvocationError, InvocationResult, Qualified, Runtime
 from fnurl.runtime.process import Throttled
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class Invoker:
         self._background: set[asyncio.Task[Any]] = set()
 
     async def invoke(
-        self, request: Request, function: LambdaFunction, version: str
+        self, request: Request, function: LambdaFunction, version: str, invoked_arn: str | None
     ) -> Response:
         invocation_type = request.headers.get("x-amz-invocation-type", "RequestResponse")
         if invocation_type not in INVOCATION_TYPES:
@@ -55,6 +55,7 @@ class Invoker:
         if log_type not in ("None", "Tail"):
             raise errors.validation(log_type, "logType",
                                     "Member must satisfy enum value set: [None, Tail]")
+        client_context = _client_context(request.headers.get("x-amz-client-context"))
         if invocation_type == "DryRun":
             return Response(status_code=204)
 
@@ -65,25 +66,31 @@ class Invoker:
                               f"Request must be smaller than {limit} bytes for the "
                               "InvokeFunction operation")
         try:
-            json.loads(payload)
+            json.loads(payload, parse_constant=_not_json)
         except ValueError as exc:
             raise LambdaError(400, "InvalidRequestContentException",
                               f"Could not parse request body into json: {exc}") from exc
 
         request_id: str = request.state.request_id
-        trace = ids.invocation_trace(ids.trace_root(time.time()))
+        # A Lambda calling another through the SDK passes its trace on; X-Ray continues it.
+        root = ids.client_trace_root(request.headers.get("x-amzn-trace-id"))
+        trace = ids.invocation_trace(root or ids.trace_root(time.time()))
+        qualified = Qualified(invoked_arn=invoked_arn,
+                              version=None if version == "$LATEST" else version,
+                              client_context=client_context)
         if invocation_type == "Event":
             # Accepted now, run later: Lambda's own queue is left out, the call just runs.
-            task = asyncio.create_task(self._run_event(function, payload, request_id, trace))
+            task = asyncio.create_task(
+                self._run_event(function, payload, request_id, trace, qualified))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
             return Response(status_code=202, headers={"x-amzn-RequestId": request_id})
 
         try:
             result = await self.runtime.invoke(function, payload, request_id, trace,
-                                               with_log=log_type == "Tail")
+                                               with_log=log_type == "Tail", qualified=qualified)
         except Throttled as exc:
-            raise LambdaError(429, "TooManyRequestsException", "Rate Exceeded.") from exc
+            raise errors.throttled() from exc
         body, error = await _reply(result)
         headers = {"x-amzn-RequestId": request_id, "X-Amz-Executed-Version": version,
                    "X-Amzn-Trace-Id": trace}
@@ -100,10 +107,12 @@ class Invoker:
         return Response(body, headers=headers, media_type="application/json")
 
     async def _run_event(
-        self, function: LambdaFunction, payload: bytes, request_id: str, trace: str
+        self, function: LambdaFunction, payload: bytes, request_id: str, trace: str,
+        qualified: Qualified,
     ) -> None:
         try:
-            result = await self.runtime.invoke(function, payload, request_id, trace)
+            result = await self.runtime.invoke(function, payload, request_id, trace,
+                                               qualified=qualified)
             _, error = await _reply(result)
         except Throttled:
             logger.warning("%s: %s throttled; the event is dropped", request_id, function.name)
@@ -113,14 +122,34 @@ class Invoker:
                          error.message)
 
 
+def _not_json(constant: str) -> Any:
+    # Python's parser takes NaN and Infinity; JSON, and Lambda, do not.
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _client_context(header: str | None) -> dict[str, Any] | None:
+    if header is None:
+        return None
+    try:
+        document = json.loads(base64.b64decode(header, validate=True))
+    except ValueError as exc:
+        raise LambdaError(400, "InvalidRequestContentException",
+                          "Client context must be a valid Base64-encoded JSON object.") from exc
+    if not isinstance(document, dict):
+        raise LambdaError(400, "InvalidRequestContentException",
+                          "Client context must be a valid Base64-encoded JSON object.")
+    return document
+
+
 async def _reply(result: InvocationResult) -> tuple[bytes, InvocationError | None]:
     """The payload Invoke answers with, or the error that replaces it."""
     if result.stream is not None:
-        # A handler that streams, called without a stream: its output, read to the end.
-        _, data, size, error = await streaming.collect_stream(result.stream, MAX_RESPONSE_BYTES)
-        if error is None and size > MAX_RESPONSE_BYTES:
-            error = _too_large(size)
-        return data, error
+        # fnurl's stand-in for response streaming serves URLs only: to Invoke, as to Lambda's
+        # Python runtime, a returned generator is a value JSON cannot hold.
+        await result.stream.aclose()
+        return b"", InvocationError(
+            "Runtime.MarshalError",
+            "Unable to marshal response: Object of type generator is not JSON serializable")
     if result.error is not None:
         return b"", result.error
     payload = result.payload or b"null"

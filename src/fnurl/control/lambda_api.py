@@ -186,7 +186,8 @@ class LambdaApi:
             self.state.alias(function, qualifier))
         if alias is not None:
             version = alias["version"]
-        return await self.invoker.invoke(request, target, version)
+        return await self.invoker.invoke(request, target, version,
+                                         resource if qualifier else None)
 
     async def function_code(self, request: Request, caller: Caller) -> Response:
         function, arn = self._unqualified(request, caller)

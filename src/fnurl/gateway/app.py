@@ -28,7 +28,7 @@ from fnurl.gateway.event import Caller, build_event
 from fnurl.gateway.response import JSON_TYPE, STREAM_TYPE, InvalidReply, map_prelude, map_reply
 from fnurl.gateway.routing import UrlRoute, route
 from fnurl.registry import Identity, LambdaFunction, Registry
-from fnurl.runtime import InvocationError, InvocationResult, Runtime, StreamEvent
+from fnurl.runtime import InvocationError, InvocationResult, Qualified, Runtime, StreamEvent
 from fnurl.runtime.process import ProcessRuntime, Throttled
 
 Scope = MutableMapping[str, Any]
@@ -247,7 +247,10 @@ class Gateway:
         self, function: LambdaFunction, event: bytes, request_id: str, trace: str, scope: Scope
     ) -> Response:
         try:
-            result = await self.runtime.invoke(function, event, request_id, trace)
+            # Through an alias's URL the handler sees the alias's ARN, as on Lambda.
+            qualified = Qualified(invoked_arn=function.arn) if function.qualifier else None
+            result = await self.runtime.invoke(function, event, request_id, trace,
+                                               qualified=qualified)
         except Throttled:
             runtime_log.warning("%s: %s throttled (reserved concurrency %s reached)",
                                 request_id, function.name, function.reserved_concurrency)

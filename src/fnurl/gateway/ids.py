@@ -26,7 +26,7 @@ def trace_root(now: float) -> str:
     return f"1-{int(now):08x}-{_random.getrandbits(96):024x}"
 
 
-_CLIENT_ROOT = re.compile(r"(?:^|;)\s*Root=(1-[0-9a-f]{8}-[0-9a-f]{24})(?:;|\s*$)")
+_CLIENT_ROOT = re.compile(r"(?:^|;)\s*Root=(1-[0-9a-f]{8}-[0-9a-f]{24})\s*(?:;|$)")
 
 
 def client_trace_root(header: str | None) -> str | None:

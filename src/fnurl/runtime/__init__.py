@@ -60,12 +60,21 @@ class InvocationResult:
     stream: AsyncGenerator[StreamEvent, None] | None = None
 
 
+@dataclass(frozen=True)
+class Qualified:
+    """How one call differs from a plain call of $LATEST: what its context object says."""
+
+    invoked_arn: str | None = None     # the ARN as called, with its version or alias
+    version: str | None = None         # the version run, for context and the START line
+    client_context: dict[str, Any] | None = None   # Invoke's decoded ClientContext
+
+
 class Runtime(Protocol):
     async def start(self) -> None: ...
 
     async def invoke(
         self, function: LambdaFunction, event: bytes, request_id: str, trace_id: str = "",
-        *, with_log: bool = False,
+        *, with_log: bool = False, qualified: Qualified | None = None,
     ) -> InvocationResult: ...
 
     async def close(self) -> None: ...

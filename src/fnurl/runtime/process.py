@@ -29,7 +29,13 @@ from typing import Any
 
 from fnurl import logs
 from fnurl.registry import LambdaFunction
-from fnurl.runtime import InvocationError, InvocationResult, StreamEvent, StreamPrelude
+from fnurl.runtime import (
+    InvocationError,
+    InvocationResult,
+    Qualified,
+    StreamEvent,
+    StreamPrelude,
+)
 from fnurl.runtime import worker as protocol
 from fnurl.runtime.reload import CodeWatcher
 
@@ -200,7 +206,7 @@ class ProcessRuntime:
 
     async def invoke(
         self, function: LambdaFunction, event: bytes, request_id: str, trace_id: str = "",
-        *, with_log: bool = False,
+        *, with_log: bool = False, qualified: Qualified | None = None,
     ) -> InvocationResult:
         try:
             environment = await self._acquire(function)
@@ -213,10 +219,11 @@ class ProcessRuntime:
         started = time.perf_counter()
         deadline = asyncio.get_running_loop().time() + function.timeout
         deadline_ms = int(time.time() * 1000) + function.timeout * 1000
-        header = _invoke_header(request_id, deadline_ms, trace_id)
+        header = _invoke_header(request_id, deadline_ms, trace_id, qualified)
         environment.request_id = request_id
         environment.output_done.clear()
-        start_line = f"START RequestId: {request_id} Version: $LATEST"
+        version = qualified.version if qualified is not None and qualified.version else "$LATEST"
+        start_line = f"START RequestId: {request_id} Version: {version}"
         environment.captured = [start_line] if with_log else None
         logs.info(logger, start_line, function.name)
         try:
@@ -544,14 +551,23 @@ class ProcessRuntime:
             environment.captured.append(text)
 
 
-def _invoke_header(request_id: str, deadline_ms: int, trace_id: str) -> bytes:
+def _invoke_header(
+    request_id: str, deadline_ms: int, trace_id: str, qualified: Qualified | None = None
+) -> bytes:
     """The JSON header of an invoke frame, written without the encoder: it is on every call."""
-    if _SAFE_ID.match(request_id) and _SAFE_ID.match(trace_id):
+    if qualified is None and _SAFE_ID.match(request_id) and _SAFE_ID.match(trace_id):
         return b'{"request_id": "%s", "deadline_ms": %d, "trace_id": "%s"}' % (
             request_id.encode(), deadline_ms, trace_id.encode())
-    return json.dumps(
-        {"request_id": request_id, "deadline_ms": deadline_ms, "trace_id": trace_id}
-    ).encode()
+    header: dict[str, Any] = {
+        "request_id": request_id, "deadline_ms": deadline_ms, "trace_id": trace_id}
+    if qualified is not None:
+        if qualified.invoked_arn is not None:
+            header["invoked_arn"] = qualified.invoked_arn
+        if qualified.version is not None:
+            header["version"] = qualified.version
+        if qualified.client_context is not None:
+            header["client_context"] = qualified.client_context
+    return json.dumps(header).encode()
 
 
 # What may go into the header's JSON strings as they are: no quote, backslash or control.

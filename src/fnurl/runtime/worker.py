@@ -77,11 +77,38 @@ class LambdaContext:
         self.log_group_name = function.log_group
         self.log_stream_name = function.log_stream
         self.identity = None
-        self.client_context = None
+        self.client_context: ClientContext | None = None
         self._deadline_ms = deadline_ms
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, self._deadline_ms - int(time.time() * 1000))
+
+    def qualify(self, request: dict[str, Any]) -> None:
+        """What a call through a version or alias, or with a ClientContext, changes."""
+        if "invoked_arn" in request:
+            self.invoked_function_arn = request["invoked_arn"]
+        if "version" in request:
+            self.function_version = request["version"]
+        if "client_context" in request:
+            self.client_context = ClientContext(request["client_context"])
+
+
+class _Fields:
+    def __init__(self, fields: dict[str, Any], names: tuple[str, ...]) -> None:
+        for name in names:
+            setattr(self, name, fields.get(name))
+
+
+class ClientContext:
+    """Invoke's ClientContext, with the attributes Lambda's Python runtime gives it."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        client = document.get("client")
+        self.client = None if client is None else _Fields(client, (
+            "installation_id", "app_title", "app_version_name", "app_version_code",
+            "app_package_name"))
+        self.custom = document.get("custom")
+        self.env = document.get("env")
 
     def log(self, message: str) -> None:
         sys.stdout.write(message)
@@ -383,6 +410,8 @@ def main() -> None:
             worker.finish(ERROR, init_error)
             continue
         context = LambdaContext(request["request_id"], request["deadline_ms"], function)
+        context.qualify(request)
+        os.environ["AWS_LAMBDA_FUNCTION_VERSION"] = context.function_version
         # As Lambda's runtime does: the X-Ray SDK reads the invocation's trace from here.
         os.environ["_X_AMZN_TRACE_ID"] = request.get("trace_id", "")
         worker.invoke(handler, json.loads(event_bytes), context)
