@@ -372,8 +372,8 @@ def test_environment_names_values_and_size_are_lambdas(tmp_path: Path) -> None:
                      "functions.hello.environment.LIST: must be a string, number or boolean, "
                      "got [1, 2]"]
 
-    found = problems(tmp_path, base.replace("environment: {}", "environment: {D: 2020-01-01}"))
-    assert any("environment.D: YAML read 2020-01-01 as a date: quote it" in p for p in found)
+    found = problems(tmp_path, base.replace("environment: {}", "environment: {NO: ~}"))
+    assert any("environment.NO: is empty (null)" in p for p in found)
 
     found = problems(tmp_path, base.replace("environment: {}", 'environment: {"1ST": x, A: y}'))
     assert any("environment.1ST: Lambda's variable names" in p for p in found)
@@ -388,6 +388,14 @@ def test_environment_names_values_and_size_are_lambdas(tmp_path: Path) -> None:
     assert dict(loaded.project.functions["hello"].environment) == {
         "ON": "true", "NUM": "3", "FLT": "1.5"}
     assert any("nodejs20.x handler cannot run here" in str(w) for w in loaded.warnings)
+
+    # Unquoted values are the text written, not what YAML 1.1 makes of them.
+    written = "{PY: 3.10, MODE: 0777, HEX: 0x1F, AT: 12:30, DEBUG: yes, DAY: 2020-01-01}"
+    loaded = config.load(write_project(tmp_path, base.replace(
+        "environment: {}", f"environment: {written}")))
+    assert dict(loaded.project.functions["hello"].environment) == {
+        "PY": "3.10", "MODE": "0777", "HEX": "0x1F", "AT": "12:30", "DEBUG": "yes",
+        "DAY": "2020-01-01"}
 
 
 def test_surely_unmeant_url_settings_are_warnings(tmp_path: Path) -> None:

@@ -282,6 +282,7 @@ def load(path: Path | str | None, *, text: str | None = None, root: Path | None 
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
         lines = _LineIndex(node)
         data = _stringify_keys(data)
+        _environment_as_written(node, data)
     except yaml.YAMLError as exc:
         line = None
         mark = getattr(exc, "problem_mark", None)
@@ -341,6 +342,36 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 )
             seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
+
+
+_TYPED_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "timestamp"))
+
+
+def _environment_as_written(node: yaml.Node | None, data: Any) -> None:
+    """Unquoted environment values as the text written: Lambda's values are strings, and
+    YAML 1.1 would turn 3.10 into 3.1, 0777 into 511, 12:30 into 750 and yes into true."""
+    functions = _mapping_value(node, "functions")
+    if functions is None or not isinstance(data, dict):
+        return
+    for name_node, function_node in functions.value:
+        environment = _mapping_value(function_node, "environment")
+        target = ((data.get("functions") or {}).get(str(name_node.value)) or {})
+        values = target.get("environment") if isinstance(target, dict) else None
+        if environment is None or not isinstance(values, dict):
+            continue
+        for key_node, value_node in environment.value:
+            if (isinstance(value_node, yaml.ScalarNode) and value_node.style is None
+                    and value_node.tag in _TYPED_TAGS):
+                values[str(key_node.value)] = value_node.value
+
+
+def _mapping_value(node: yaml.Node | None, key: str) -> yaml.MappingNode | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key_node, value_node in node.value:
+        if key_node.value == key and isinstance(value_node, yaml.MappingNode):
+            return value_node
+    return None
 
 
 def _stringify_keys(value: Any, key: str = "") -> Any:
