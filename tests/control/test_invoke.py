@@ -31,6 +31,9 @@ def handler(event, context):
         pathlib.Path(event["touch"]).write_text(context.aws_request_id)
     if event.get("fail"):
         raise RuntimeError("failed on purpose")
+    if event.get("sleep"):
+        import time
+        time.sleep(event["sleep"])
     if event.get("generate"):
         return (part for part in "ab")
     if event.get("context"):
@@ -139,6 +142,11 @@ def test_bad_requests(admin: Any) -> None:
         "Function not found: arn:aws:lambda:us-east-1:111122223333:function:nothing-here")
     assert error_of(admin.invoke, FunctionName="invoked", Qualifier="9")[0] == (
         "ResourceNotFoundException")
+    assert error_of(admin.invoke, FunctionName="invoked", Qualifier="bad.q")[0] == (
+        "ValidationException")
+    assert error_of(admin.invoke, FunctionName="invoked", Payload=b" " * (6 * 1024 * 1024 + 1)
+                    ) == ("RequestEntityTooLargeException", "Request must be smaller than "
+                          "6291456 bytes for the InvokeFunction operation")
 
 
 def test_direct_calls_need_invoke_function_without_the_url_condition(
@@ -208,6 +216,21 @@ def test_a_generator_is_not_a_payload(admin: Any) -> None:
 
     assert reply["FunctionError"] == "Unhandled"
     assert json.loads(reply["Payload"].read())["errorType"] == "Runtime.MarshalError"
+
+
+def test_a_timeout_is_lambdas_error_document(admin: Any) -> None:
+    admin.update_function_configuration(FunctionName="invoked", Timeout=1)
+    try:
+        reply = admin.invoke(FunctionName="invoked", Payload=b'{"sleep": 3}')
+    finally:
+        admin.update_function_configuration(FunctionName="invoked", Timeout=3)
+    request_id = reply["ResponseMetadata"]["RequestId"]
+
+    assert reply["FunctionError"] == "Unhandled"
+    document = json.loads(reply["Payload"].read())
+    assert document["errorType"] == "Sandbox.Timedout"
+    assert document["errorMessage"] == (
+        f"RequestId: {request_id} Error: Task timed out after 1.00 seconds")
 
 
 def test_throttling_names_its_reason_and_a_retry_time() -> None:

@@ -36,8 +36,10 @@ async def read_body(request: Request) -> bytes:
     limit = MAX_BODY_BYTES
     if request.method == "POST" and request.url.path.rstrip("/") == "/2015-03-31/functions":
         limit = MAX_CREATE_FUNCTION_BYTES
+    action = getattr(request.state, "action", None)
+    operation = f"the {action.split(':')[-1]} operation" if action else "the operation"
     too_large = LambdaError(413, "RequestEntityTooLargeException",
-                            f"Request must be smaller than {limit} bytes for the operation")
+                            f"Request must be smaller than {limit} bytes for {operation}")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large

@@ -27,6 +27,7 @@ from fnurl.registry import LambdaFunction
 from fnurl.runtime import Runtime
 
 QUALIFIER_PATTERN = r"((?!^\d+$)^[0-9a-zA-Z-_]+$)"
+ANY_QUALIFIER = re.compile(r"^[a-zA-Z0-9$_-]{0,128}$")
 ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$")
 STATEMENT_ID = re.compile(r"^[a-zA-Z0-9-_]{1,100}$")
 REMOVE_STATEMENT_ID = re.compile(r"^[a-zA-Z0-9-_.]{1,100}$")
@@ -141,6 +142,11 @@ class LambdaApi:
         self, request: Request, caller: Caller
     ) -> tuple[LambdaFunction, str | None, str]:
         """The function, the version or alias named (None for $LATEST), the unqualified ARN."""
+        query_qualifier = request.query_params.get("Qualifier")
+        if query_qualifier is not None and not ANY_QUALIFIER.match(query_qualifier):
+            raise errors.validation(query_qualifier, "qualifier",
+                                    "Member must satisfy regular expression pattern: "
+                                    "(|[a-zA-Z0-9$_-]+)")
         function, qualifier, arn = self.function(request, caller)
         if qualifier == "$LATEST":
             qualifier = None
@@ -287,14 +293,14 @@ class LambdaApi:
         """The function named in the path (name, name:qualifier, ARN or partial ARN), the
         qualifier, and the ARN the request is about (for errors and authorization)."""
         raw = unquote(request.path_params["name"])
+        if len(raw) > 140:
+            raise errors.validation(raw, "functionName",
+                                    "Member must have length less than or equal to 140")
         match = FUNCTION_REFERENCE.match(raw)
         if match is None or len(match.group("name")) > 64 or (
             raw.startswith("arn:") and not match.group("region")
         ):
             raise errors.invalid_function_name(raw)
-        if len(raw) > 140:
-            raise errors.validation(raw, "functionName",
-                                    "Member must have length less than or equal to 140")
         name = match.group("name")
         qualifier = match.group("qualifier")
         region = (match.group("region") or "").rstrip(":") or caller.region

@@ -316,7 +316,8 @@ class ProcessRuntime:
             logger.error("%s Task timed out after %.2f seconds", request_id,
                          float(function.timeout), extra={"function": function.name})
             return InvocationError("Sandbox.Timedout",
-                                   f"Task timed out after {function.timeout:.2f} seconds")
+                                   f"RequestId: {request_id} Error: Task timed out after "
+                                   f"{function.timeout:.2f} seconds")
 
         killed_by_us = environment.killed
         with contextlib.suppress(TimeoutError):
