@@ -233,6 +233,23 @@ def test_a_timeout_is_lambdas_error_document(admin: Any) -> None:
         f"RequestId: {request_id} Error: Task timed out after 1.00 seconds")
 
 
+def test_a_runtime_that_exits_during_init_says_how(admin: Any) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("app.py", "import sys\nsys.exit(4)\n")
+    admin.create_function(FunctionName="exits", Runtime="python3.12", Role=ROLE,
+                          Handler="app.handler", Code={"ZipFile": archive.getvalue()})
+
+    reply = admin.invoke(FunctionName="exits", Payload=b"{}")
+    request_id = reply["ResponseMetadata"]["RequestId"]
+
+    assert reply["FunctionError"] == "Unhandled"
+    document = json.loads(reply["Payload"].read())
+    assert document["errorType"] == "Runtime.ExitError"
+    assert document["errorMessage"] == (
+        f"RequestId: {request_id} Error: Runtime exited with error: exit status 4")
+
+
 def test_throttling_names_its_reason_and_a_retry_time() -> None:
     response = errors.throttled().response("rid")
 

@@ -210,8 +210,8 @@ class ProcessRuntime:
     ) -> InvocationResult:
         try:
             environment = await self._acquire(function)
-        except _EnvironmentDied:
-            message = f"RequestId: {request_id} Error: Runtime exited during init"
+        except _EnvironmentDied as exc:
+            message = f"RequestId: {request_id} Error: {exc or 'Runtime exited during init'}"
             logger.error("%s", message, extra={"function": function.name})
             error = InvocationError("Runtime.ExitError", message)
             return InvocationResult(request_id, error=error)
@@ -468,11 +468,10 @@ class ProcessRuntime:
             if isinstance(exc, TimeoutError):
                 logger.error("INIT timed out after %.2f seconds", INIT_TIMEOUT,
                              extra={"function": function.name})
-            else:
-                code = await environment.process.wait()
-                logger.error("INIT failed: %s", exit_message(code),
-                             extra={"function": function.name})
-            raise _EnvironmentDied from exc
+                raise _EnvironmentDied("Runtime exited during init") from exc
+            code = await environment.process.wait()
+            logger.error("INIT failed: %s", exit_message(code), extra={"function": function.name})
+            raise _EnvironmentDied(exit_message(code)) from exc
         # Init Duration covers what Lambda's does: starting the runtime and importing the
         # handler's module, not the invocation.
         environment.init_ms = (time.perf_counter() - spawned) * 1000
