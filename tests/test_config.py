@@ -443,3 +443,15 @@ def test_every_broken_statement_is_named_at_its_own_line(tmp_path: Path) -> None
                                ".Statement[0].Action: ")
     assert found[1].startswith(f"{path}:{line + 2}: accounts.111122223333.users.alice"
                                ".policies[0].Statement[2]: ")
+
+
+def test_a_repeated_sid_is_named_beside_other_broken_statements(tmp_path: Path) -> None:
+    text = FULL.replace(
+        "      - Sid: Public\n",
+        "      - {Sid: Public, Effect: Maybe, Principal: '*', Action: lambda:InvokeFunction}\n"
+        "      - Sid: Public\n")
+    found = problems(tmp_path, text)
+
+    assert any("functions.hello.policy[0].Effect" in p for p in found)
+    assert any("functions.hello.policy[1].Sid: Statement IDs (SID) in a single policy must be "
+               "unique. 'Public' repeats." in p for p in found)

@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from fnurl import iam
+from fnurl.iam.errors import DUPLICATE_SID
 
 DEFAULT_REGION = "us-east-1"
 ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -696,6 +697,14 @@ def _statement_problems(
         except iam.PolicyError as exc:
             element, message = _policy_error(exc)
             found.append((element.replace("Statement[0]", f"Statement[{index}]", 1), message))
+    if found:
+        # A Sid used twice is a problem of the document, not of either statement.
+        seen: set[Any] = set()
+        for index, statement in enumerate(statements):
+            sid = statement.get("Sid") if isinstance(statement, dict) else None
+            if isinstance(sid, str) and sid and sid in seen:
+                found.append((f"Statement[{index}].Sid", f"{DUPLICATE_SID} {sid!r} repeats."))
+            seen.add(sid)
     # Empty when each statement is fine alone (a Sid used twice): the whole document's error.
     return found
 
