@@ -25,8 +25,10 @@ Choices where AWS behaviour is unconfirmed for function URLs:
   algorithm and a credential without five parts raise `IncompleteSignature`.
 - `UNSIGNED-PAYLOAD` (and the streaming payload forms) and a presigned request with a body
   are refused as a signature mismatch, with the cause in `reason`.
-- A raw `+` in the query is a literal plus (RFC 3986), so it signs as `%2B`; an empty
-  query component (`a=1&&b=2`) is skipped.
+- A raw `+` in the query is a space, as the event's `queryStringParameters` reads it (and
+  as URLSearchParams-based signers such as aws4fetch sign it), so it signs as `%20`; the
+  SDKs send `%2B` for a plus and `%20` for a space. An empty component (`a=1&&b=2`) is
+  skipped.
 - Header values are trimmed of spaces and tabs and inner runs of either become one space,
   as the SDKs do. Header bytes are read as Latin-1, the way HTTP clients write them.
 - A session token sent with a long-term access key is refused like a wrong token; the token
@@ -241,8 +243,9 @@ def _parse_query(query_string: bytes) -> list[_Param]:
         if not piece:
             continue
         raw_name, _, raw_value = piece.partition(b"=")
-        name = unquote_to_bytes(raw_name)
-        value = unquote_to_bytes(raw_value)
+        # One reading of the query for the signature and the handler: `+` is a space.
+        name = unquote_to_bytes(raw_name.replace(b"+", b" "))
+        value = unquote_to_bytes(raw_value.replace(b"+", b" "))
         params.append(
             _Param(quote_from_bytes(name, safe=""), quote_from_bytes(value, safe=""),
                    name, value, piece)

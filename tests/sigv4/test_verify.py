@@ -165,6 +165,15 @@ def test_reserved_characters_in_path_and_query_are_accepted() -> None:
     check(request)
 
 
+def test_a_raw_plus_is_a_space_as_in_the_event() -> None:
+    # aws4fetch and other URLSearchParams users send `+` for a space and sign `%20`.
+    signed_with_space = sign("GET", "/?q=a%20b")
+    sent_with_plus = replace(signed_with_space, query_string=b"q=a+b")
+
+    check(sent_with_plus)
+    refused(replace(signed_with_space, query_string=b"q=a%2Bb"), InvalidSignature, MISMATCH)
+
+
 def test_date_header_instead_of_x_amz_date_is_accepted() -> None:
     request = sign("GET", "/", headers={"Date": "placeholder"})
 
@@ -590,7 +599,7 @@ def test_canonical_path(raw: bytes, expected: str) -> None:
         (b"a=2&a=10&a=1", "a=1&a=10&a=2"),
         (b"y=a/b&x=hello%20world", "x=hello%20world&y=a%2Fb"),
         (b"flag&e=", "e=&flag="),
-        (b"p=1+1&q=%2a", "p=1%2B1&q=%2A"),
+        (b"p=1+1&q=%2a&r=1%2B1", "p=1%201&q=%2A&r=1%2B1"),
         (b"a=1&&b=2", "a=1&b=2"),
         ("k=\u00e9".encode(), "k=%C3%A9"),
     ],
