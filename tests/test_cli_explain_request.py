@@ -54,3 +54,20 @@ def test_a_changed_path_names_the_cause(tmp_path: Path) -> None:
     assert "Signature: rejected, 403 InvalidSignatureException" in result.stdout
     assert "why: signature mismatch" in result.stdout
     assert "bob-demo-secret" not in result.stdout
+
+
+def test_a_body_is_read_byte_for_byte_up_to_its_content_length(tmp_path: Path) -> None:
+    body = b'{"lines": "a\r\nb"}'
+    request = AWSRequest(method="POST", url=f"http://{HOST}/orders", data=body,
+                         headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials("AKIAALICEEXAMPLE0001", "alice-demo-secret"), "lambda",
+              "us-east-1").add_auth(request)
+    lines = ["POST /orders HTTP/1.1", f"Host: {HOST}", f"Content-Length: {len(body)}",
+             *(f"{k}: {v}" for k, v in request.headers.items())]
+    # Saved with LF line ends and the final newline an editor adds.
+    raw = ("\n".join(lines) + "\n\n").encode() + body + b"\n"
+
+    result = explain(tmp_path, raw)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("Signature: valid (AKIAALICEEXAMPLE0001")

@@ -267,8 +267,11 @@ def _explain_request(world: registry.Registry, raw: bytes) -> tuple[str, str | N
     from fnurl import sigv4
     from fnurl.gateway.routing import route
 
-    head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
-    request_line, *header_lines = head.decode("latin-1").split("\n")
+    # The head ends at the first blank line (CRLF or LF); the body is kept byte for byte.
+    ends = [(i, len(sep)) for sep in (b"\r\n\r\n", b"\n\n") if (i := raw.find(sep)) >= 0]
+    split_at, separator = min(ends) if ends else (len(raw), 0)
+    head, body = raw[:split_at], raw[split_at + separator:]
+    request_line, *header_lines = head.decode("latin-1").replace("\r\n", "\n").split("\n")
     try:
         method, target, _version = request_line.split(" ", 2)
     except ValueError as exc:
@@ -280,6 +283,10 @@ def _explain_request(world: registry.Registry, raw: bytes) -> tuple[str, str | N
             raise click.UsageError(f"not an HTTP header line: {line!r}")
         headers.append((name.strip().lower().encode("latin-1"),
                         value.strip().encode("latin-1")))
+    declared = next((v for n, v in headers if n == b"content-length"), b"")
+    if declared.isdigit() and len(body) > int(declared):
+        # Editors add a final newline the client never sent: Content-Length says the body.
+        body = body[:int(declared)]
     raw_path, _, query = target.partition("?")
     url = route(raw_path.encode("latin-1"), headers)
     function = world.url(url.url_id) if url is not None else None
