@@ -272,3 +272,12 @@ def test_an_alias_is_invoked_under_its_own_policy(server: Server, admin: Any) ->
     reply = member.invoke(FunctionName=f"{other}:stable", Payload=b"{}")
     assert reply["StatusCode"] == 200 and reply["ExecutedVersion"] == "1"
     assert error_of(member.invoke, FunctionName=other)[0] == "AccessDeniedException"
+
+
+def test_an_operation_fnurl_does_not_serve_says_so(admin: Any) -> None:
+    code, message = error_of(admin.invoke_with_response_stream, FunctionName="invoked",
+                             Payload=b"{}")
+
+    assert code == "UnknownOperationException"
+    assert message.startswith("fnurl does not serve this Lambda API operation (POST "
+                              "/2021-11-15/functions/invoked/response-streaming-invocations)")

@@ -101,7 +101,7 @@ class Gateway:
         return JSONResponse({"status": "ok" if self.ready else "starting", "urls": urls}, status)
 
     async def _not_found(self, request: Request, exc: Exception) -> Response:
-        return errors.unknown_operation()
+        return errors.unknown_operation(request.method, request.url.path)
 
     async def _serve_url(
         self, scope: Scope, receive: Receive, send: Send, url_route: UrlRoute

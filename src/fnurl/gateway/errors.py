@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from starlette.responses import Response
 
 FORBIDDEN_MESSAGE = (
@@ -39,9 +42,17 @@ NOT_FOUND_MESSAGE = (
 )
 
 
-def unknown_operation() -> Response:
+_LAMBDA_API_PATH = re.compile(r"^/20\d\d-\d\d-\d\d/")
+
+
+def unknown_operation(method: str = "", path: str = "") -> Response:
     """A path that is neither a function URL nor an API fnurl serves."""
-    body = ('{"message":"' + NOT_FOUND_MESSAGE + '"}').encode()
+    message = NOT_FOUND_MESSAGE
+    if _LAMBDA_API_PATH.match(path):
+        # A real Lambda API call fnurl does not implement: say so, not "wrong address".
+        message = (f"fnurl does not serve this Lambda API operation ({method} {path}); "
+                   "docs/control-plane.md lists the operations it serves")
+    body = json.dumps({"message": message}, separators=(",", ":")).encode()
     return json_response(404, body, error_type="UnknownOperationException")
 
 
