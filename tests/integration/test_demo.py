@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
+import boto3
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 
-from tests.servers import Server, send_to_host, sign
+from tests.servers import Server, send_to_host, sign, start_server
 
 FORBIDDEN = (
     b'{"Message":"Forbidden. For troubleshooting Function URL authorization issues, see: '
@@ -173,3 +177,41 @@ def test_a_busy_port_is_one_clear_error_before_anything_starts(demo_server: Serv
         result.stderr)
     assert "serving" not in result.stdout     # no banner for a server that never ran
     assert httpx.get(f"{demo_server.base}/_fnurl/health", timeout=10).status_code == 200
+
+
+def test_the_control_plane_walkthrough_of_the_docs(tmp_path: Path) -> None:
+    # docs/control-plane.md's first example, step by step, with boto3 for the CLI; on a
+    # demo of its own, as it opens the locked URL.
+    demo_server = start_server(tmp_path)
+    try:
+        walk_through(demo_server)
+    finally:
+        demo_server.stop()
+
+
+def walk_through(demo_server: Server) -> None:
+
+    def lam(key: str, secret: str) -> object:
+        return boto3.client("lambda", endpoint_url=demo_server.base, region_name="us-east-1",
+                            aws_access_key_id=key, aws_secret_access_key=secret)
+
+    admin: Any = lam("AKIAADMINEXAMPLE0005", "admin-demo-secret")
+    bob: Any = lam("AKIABOBEXAMPLE000002", "bob-demo-secret")
+    locked = admin.get_function_url_config(FunctionName="locked")["FunctionUrl"]
+    url_id = locked.split("//")[1].split(".")[0]
+
+    admin.add_permission(FunctionName="locked", StatementId="url",
+                         Action="lambda:InvokeFunctionUrl", Principal="*",
+                         FunctionUrlAuthType="NONE")
+    assert send_to_host(demo_server, "GET", url_id).status_code == 403
+    admin.add_permission(FunctionName="locked", StatementId="invoke",
+                         Action="lambda:InvokeFunction", Principal="*",
+                         InvokedViaFunctionUrl=True)
+    assert send_to_host(demo_server, "GET", url_id).status_code == 200
+
+    with pytest.raises(ClientError) as denied:
+        bob.invoke(FunctionName="locked")
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    reply = admin.invoke(FunctionName="locked", Payload=b'{"a": 1}')
+    assert json.loads(reply["Payload"].read()) == {"message": "Hello from locked",
+                                                   "event": {"a": 1}}

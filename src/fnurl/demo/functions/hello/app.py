@@ -5,6 +5,10 @@ import os
 
 
 def handler(event, context):
+    if "requestContext" not in event:
+        # Called with `aws lambda invoke`, not through a URL: the event is the payload.
+        return {"message": f"{os.environ.get('GREETING', 'Hello')} from "
+                           f"{context.function_name}", "event": event}
     iam = event["requestContext"].get("authorizer", {}).get("iam")
     reply = {
         "message": f"{os.environ.get('GREETING', 'Hello')} from {context.function_name}",
