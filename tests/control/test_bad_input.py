@@ -148,3 +148,11 @@ def test_missing_and_overlong_members_are_named_as_aws_names_them(server: Server
         assert response.status_code == 400
         assert response.json()["message"].endswith(
             "Member must have length less than or equal to 100")
+
+
+def test_a_list_in_a_validation_message_is_printed_as_aws_prints_it() -> None:
+    from fnurl.control import errors
+
+    message = errors.validation(["OPTIONS", 1], "cors.allowMethods", "Member must ...").message
+
+    assert message.startswith("1 validation error detected: Value '[OPTIONS, 1]' at ")

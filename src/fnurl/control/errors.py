@@ -69,6 +69,9 @@ def validation(value: Any, member: str, constraint: str) -> LambdaError:
         return LambdaError(400, "ValidationException", (
             f"1 validation error detected: Value null at '{member}' failed to satisfy "
             "constraint: Member must not be null"))
+    if isinstance(value, list | tuple):
+        # As AWS's Java service prints a list: [a, b], not Python's ['a', 'b'].
+        value = "[" + ", ".join(str(item) for item in value) + "]"
     message = (
         f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
         f"constraint: {constraint}"
