@@ -115,8 +115,10 @@ def serve(
     logs.configure(log_level)
     click.echo(banner(world, path, is_demo, port))
 
-    gateway = create_app(world, ProcessRuntime(idle_timeout=idle_timeout, reload=reload))
+    runtime = ProcessRuntime(idle_timeout=idle_timeout, reload=reload)
+    gateway = create_app(world, runtime)
     sts = control.install(gateway, state, loaded)
+    runtime.credentials = sts.function_credentials
     app: Any = gateway
     if reload and not is_demo:
         reloader = ProjectReloader(path, state, sts)

@@ -164,6 +164,7 @@ class Function(_Strict):
     url: Url | None = None
     policy: list[dict[str, Any]] = []
     tags: dict[str, str] = {}
+    role: str | None = Field(default=None, pattern=r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]+$")
 
     @field_validator("handler")
     @classmethod
@@ -552,6 +553,11 @@ def _check_semantics(
         if size > MAX_ENVIRONMENT_BYTES:
             problem((*base, "environment"), f"the variables take {size} bytes; Lambda's limit "
                     f"is {MAX_ENVIRONMENT_BYTES} bytes, measured as their JSON")
+        if function.role is not None and function.role not in _role_arns(project):
+            problem((*base, "role"), f"role {function.role} is not a role under accounts")
+        elif function.role is not None and function.role.split(":")[4] != account:
+            problem((*base, "role"), "the execution role must be in the function's account "
+                                     f"({account})")
         if not function.runtime.startswith("python3."):
             problem((*base, "runtime"), f"fnurl runs handlers with the host's Python; a "
                     f"{function.runtime} handler cannot run here", warning=True)
@@ -601,6 +607,12 @@ def _check_semantics(
         )
 
     return project.model_copy(update={"functions": resolved}), problems
+
+
+def _role_arns(project: Project) -> set[str]:
+    return {f"arn:aws:iam::{account_id}:role{role.path}{name}"
+            for account_id, account in project.accounts.items()
+            for name, role in account.roles.items()}
 
 
 def _check_organization(problem: Any, org: Organization, project: Project) -> None:

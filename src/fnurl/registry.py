@@ -95,6 +95,7 @@ class LambdaFunction:
     policy_document: Mapping[str, Any] | None
     tags: Mapping[str, str] = field(default_factory=dict)
     qualifier: str | None = None    # the alias, for the copy that serves an alias's URL
+    role: str | None = None         # the execution role's ARN: its session is the handler's
 
     @property
     def arn(self) -> str:
@@ -298,6 +299,7 @@ def build(loaded: LoadedProject, *, demo: bool = False) -> Registry:
             resource_policy=policy,
             policy_document=document,
             tags=dict(spec.tags),
+            role=spec.role,
         )
         functions[name] = function
         if url is not None:

@@ -72,7 +72,8 @@ def configuration(function: LambdaFunction, record: dict[str, Any] | None) -> di
         "FunctionName": function.name,
         "FunctionArn": function.arn,
         "Runtime": function.runtime,
-        "Role": record.get("role", f"arn:aws:iam::{function.account}:role/{function.name}-role"),
+        "Role": record.get("role") or function.role or (
+            f"arn:aws:iam::{function.account}:role/{function.name}-role"),
         "Handler": function.handler,
         "CodeSize": size,
         "Description": record.get("description", ""),
@@ -122,6 +123,7 @@ class Functions:
             environment=dict(record.get("environment", {})),
             timeout=int(record.get("timeout", 3)),
             memory=int(record.get("memory", 128)),
+            role=record.get("role"),
             reserved_concurrency=None,
             url=None,
             resource_policy=None,
@@ -210,7 +212,7 @@ class Functions:
             function, code_dir=self.code_root / record.get("code_path", function.name),
             handler=record["handler"], runtime=record["runtime"],
             environment=dict(record.get("environment", {})), timeout=int(record["timeout"]),
-            memory=int(record["memory"]),
+            memory=int(record["memory"]), role=record.get("role"),
         )
         self.registry.functions[function.name] = updated
         self.on_change(function.name)

@@ -29,7 +29,8 @@ from fnurl.control.errors import LambdaError
 from fnurl.control.state import ControlState
 from fnurl.gateway.authorize import principal_context
 from fnurl.gateway.errors import unknown_operation
-from fnurl.registry import Identity, KeyHolder, unique_id
+from fnurl.registry import Identity, KeyHolder, LambdaFunction, unique_id
+from fnurl.runtime.process import CREDENTIALS_MARGIN
 from fnurl.sigv4 import Credential
 
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -112,11 +113,34 @@ class Sts:
         self.state = state
         self.registry = state.registry
         self.roles = roles_of(loaded)
+        self._function_sessions: dict[str, tuple[str, dict[str, str], float]] = {}
         self._restore_sessions()
 
     def reload(self, loaded: LoadedProject) -> None:
         self.roles = roles_of(loaded)
+        self._function_sessions.clear()
         self._restore_sessions()
+
+    def function_credentials(self, function: LambdaFunction) -> tuple[dict[str, str], float] | None:
+        """The execution role's session a function's environments run with, as on Lambda
+        (session name: the function's name); one per function, renewed as it nears expiry."""
+        role = self.roles.get(function.role or "")
+        if role is None:
+            return None
+        now = time.time()
+        kept = self._function_sessions.get(function.name)
+        if kept is not None and kept[0] == role.arn and kept[2] - now > 2 * CREDENTIALS_MARGIN:
+            return kept[1], kept[2]
+        expires_at = now + role.max_session_duration
+        access_key, session, _ = self._issue({
+            "type": "role", "role_arn": role.arn, "name": function.name[:64], "policy": None,
+            "tags": {}, "expires_at": expires_at,
+        })
+        variables = {"AWS_ACCESS_KEY_ID": access_key,
+                     "AWS_SECRET_ACCESS_KEY": session["secret"],
+                     "AWS_SESSION_TOKEN": session["token"]}
+        self._function_sessions[function.name] = (role.arn, variables, expires_at)
+        return variables, expires_at
 
     # Sessions
 

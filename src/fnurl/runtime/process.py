@@ -21,7 +21,7 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,6 +75,7 @@ class _Environment:
     output_done: asyncio.Event = field(default_factory=asyncio.Event)
     # The invocation's log lines, kept only when its caller asked for them (Invoke's Tail).
     captured: list[str] | None = None
+    credentials_expire_at: float = float("inf")
     log_task: asyncio.Task[None] | None = None
 
     async def read_frame(self) -> tuple[bytes, bytes]:
@@ -169,7 +170,12 @@ def exit_message(returncode: int | None) -> str:
 def _settings(function: LambdaFunction) -> tuple[Any, ...]:
     """What an environment was made with: a change to any of these needs a new one."""
     return (function.handler, function.code_dir, function.runtime, function.memory,
-            function.region, tuple(sorted(function.environment.items())))
+            function.region, function.role, tuple(sorted(function.environment.items())))
+
+
+# The execution role's session for a function: its variables, and when they expire.
+Credentials = Callable[[LambdaFunction], tuple[dict[str, str], float] | None]
+CREDENTIALS_MARGIN = 300.0     # an environment is retired this long before its keys expire
 
 
 class ProcessRuntime:
@@ -189,6 +195,8 @@ class ProcessRuntime:
         self._generations: dict[Path, int] = {}
         self._watcher = CodeWatcher(self._code_changed) if reload else None
         self._reaper: asyncio.Task[None] | None = None
+        # Set by the server once STS exists; without it handlers get no credentials.
+        self.credentials: Credentials | None = None
 
     async def start(self) -> None:
         if self._reaper is None:
@@ -375,6 +383,7 @@ class ProcessRuntime:
             environment.process.returncode is None
             and environment.generation == self._generations.get(function.code_dir, 0)
             and _settings(environment.function) == _settings(function)
+            and time.time() < environment.credentials_expire_at - CREDENTIALS_MARGIN
         )
 
     async def _acquire(self, function: LambdaFunction) -> _Environment:
@@ -444,18 +453,26 @@ class ProcessRuntime:
     async def _spawn(self, function: LambdaFunction) -> _Environment:
         if self._watcher is not None:
             self._watcher.watch(function.code_dir)
+        env = lambda_environment(function)
+        expires_at = float("inf")
+        session = self.credentials(function) if self.credentials is not None else None
+        if session is not None:
+            # As Lambda does: the execution role's session, in the standard variables.
+            variables, expires_at = session
+            env.update(variables)
         # -P: the worker's own directory must not lead the handler's sys.path.
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-P", str(WORKER),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=lambda_environment(function),
+            env=env,
             cwd=str(function.code_dir),
             limit=2**26,
         )
         generation = self._generations.get(function.code_dir, 0)
-        environment = _Environment(process=process, function=function, generation=generation)
+        environment = _Environment(process=process, function=function, generation=generation,
+                                   credentials_expire_at=expires_at)
         spawned = time.perf_counter()
         environment.log_task = asyncio.create_task(self._relay_logs(environment))
         self._all.add(environment)
