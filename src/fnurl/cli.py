@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import socket
+import sqlite3
 import sys
 from importlib import resources
 from pathlib import Path
@@ -111,7 +112,12 @@ def serve(
         database = (Path(state_dir) if state_dir else loaded.root / ".fnurl") / "fnurl.db"
     world = registry.build(loaded, demo=is_demo)
     code_root = database.parent / "functions" if database is not None else None
-    state = control.ControlState(world, _open_store(database), loaded, code_root)
+    try:
+        state = control.ControlState(world, _open_store(database), loaded, code_root)
+    except sqlite3.Error as exc:
+        # Opened, but unusable: a full disk, or a file damaged beyond its header.
+        raise click.ClickException(f"cannot use the state file {database}: {exc}. Free "
+                                   "space or move it aside, or pass --state-dir DIR") from exc
     logs.configure(log_level)
     click.echo(banner(world, path, is_demo, port))
 

@@ -42,13 +42,37 @@ class StoreError(Exception):
     """The state file cannot be opened as fnurl's store; the message says what to do."""
 
 
+def _lock_beside(path: Path) -> int:
+    """Hold `<state>.lock` for as long as this process serves the state.
+
+    Each server keeps its registry in memory: two on one state file would each miss what
+    the other created, and overwrite it. The second one is refused instead.
+    """
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(path.name + ".lock")
+    descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(descriptor)
+        raise StoreError(
+            f"another fnurl serve is using the state in {path.parent}; stop it, or give this "
+            "one its own --state-dir DIR (or --ephemeral)") from exc
+    return descriptor
+
+
 class Store:
     """A SQLite file of control-plane state (or an in-memory one, for tests)."""
 
     def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
         self.path = path
         self.read_only = read_only
+        self._lock: int | None = None
         try:
+            if path is not None and not read_only:
+                self._lock = _lock_beside(path)
             self._open(path, read_only)
         except (sqlite3.DatabaseError, OSError) as exc:
             raise StoreError(
@@ -79,6 +103,9 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+        if self._lock is not None:
+            os.close(self._lock)      # closing the descriptor releases the lock
+            self._lock = None
 
     def get(self, kind: str, function: str, qualifier: str = "") -> StoredObject | None:
         row = self._db.execute(
@@ -111,6 +138,12 @@ class Store:
             "value = excluded.value, source = excluded.source, file_hash = excluded.file_hash",
             (kind, function, qualifier, text, source, file_hash),
         )
+
+    def delete(self, kind: str, function: str, qualifier: str = "") -> None:
+        """Forget a row entirely (expired sessions): no tombstone is needed for it."""
+        if not self.read_only:
+            self._db.execute("DELETE FROM objects WHERE kind = ? AND function = ? AND "
+                             "qualifier = ?", (kind, function, qualifier))
 
     def items(
         self, kind: str, function: str | None = None

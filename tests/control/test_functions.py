@@ -85,6 +85,19 @@ def test_create_errors(server: Server) -> None:
         client.get_function(FunctionName="nothing-here")
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
+    elsewhere = "arn:aws:iam::444455556666:role/example"
+    with pytest.raises(ClientError) as caught:
+        client.create_function(FunctionName="stolen", Runtime="python3.12", Role=elsewhere,
+                               Handler="app.handler", Code={"ZipFile": zipped({"app.py": HANDLER})})
+    assert caught.value.response["Error"]["Message"] == (
+        "The role defined for the function cannot be assumed by Lambda.")
+    with pytest.raises(ClientError) as caught:
+        client.update_function_configuration(FunctionName="made", Role=elsewhere)
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    other_role = "arn:aws:iam::111122223333:role/other-role"
+    client.update_function_configuration(FunctionName="made", Role=other_role)
+    assert client.get_function_configuration(FunctionName="made")["Role"] == other_role
+
     for variables, error in (({"1ST": "x"}, "ValidationException"),
                              ({"A": "x"}, "ValidationException"),
                              ({"BIG": "x" * 4090}, "InvalidParameterValueException")):
@@ -171,3 +184,16 @@ def test_file_declared_functions_are_changed_in_the_file(server: Server) -> None
 
     assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
     assert "project file" in caught.value.response["Error"]["Message"]
+
+
+def test_a_second_server_on_the_same_state_is_refused(server: Server, tmp_path: Path,
+                                                      args: list[str]) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "fnurl", "serve", "--port", "0", *args],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1
+    assert f"another fnurl serve is using the state in {tmp_path / 'state'}" in result.stderr
+    assert lam(server).list_functions()["Functions"] is not None

@@ -281,3 +281,36 @@ def test_an_operation_fnurl_does_not_serve_says_so(admin: Any) -> None:
     assert code == "UnknownOperationException"
     assert message.startswith("fnurl does not serve this Lambda API operation (POST "
                               "/2021-11-15/functions/invoked/response-streaming-invocations)")
+
+
+def test_throttled_events_wait_for_a_free_environment(tmp_path: Path) -> None:
+    # Lambda queues events and retries throttled ones: a 202 is never silently dropped.
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "app.py").write_text(
+        "import pathlib, time\n"
+        "def handler(event, context):\n"
+        "    time.sleep(0.3)\n"
+        "    pathlib.Path(event['touch']).write_text('ran')\n")
+    (tmp_path / "fnurl.yaml").write_text(
+        'accounts:\n  "111122223333":\n    users:\n      admin:\n'
+        "        access_keys: [{id: AKIAADMINEXAMPLE0001, secret: admin-secret}]\n"
+        '        policies: [{Version: "2012-10-17", Statement: [{Effect: Allow, '
+        'Action: "lambda:*", Resource: "*"}]}]\n'
+        "functions:\n  one-at-a-time: {code: code, handler: app.handler, "
+        "reserved_concurrency: 1}\n")
+    server = start_server(tmp_path, ["--ephemeral"])
+    try:
+        lam = client(server, "AKIAADMINEXAMPLE0001", "admin-secret")
+        flags = [tmp_path / f"ran-{n}" for n in range(4)]
+        for flag in flags:
+            reply = lam.invoke(FunctionName="one-at-a-time", InvocationType="Event",
+                               Payload=json.dumps({"touch": str(flag)}).encode())
+            assert reply["StatusCode"] == 202
+
+        deadline = time.monotonic() + 30
+        while not all(f.exists() for f in flags) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert all(f.exists() for f in flags), server.log()
+        assert "dropped" not in server.log()
+    finally:
+        server.stop()

@@ -126,6 +126,43 @@ def test_who_may_assume(server: Server, who: str, allowed: bool, why: str) -> No
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
 
+@pytest.mark.parametrize(
+    ("who", "role", "allowed"),
+    [
+        # A trust policy is needed in the same account too, unlike other resource policies:
+        ("alice", "lambda-only", False),   # her sts:AssumeRole on * is not enough
+        ("bob", "trusts-bob", True),       # named directly: no identity policy needed
+        ("alice", "trusts-bob", False),
+    ],
+)
+def test_the_trust_policy_decides_in_the_same_account_too(
+    server: Server, who: str, role: str, allowed: bool
+) -> None:
+    role_arn = f"arn:aws:iam::111122223333:role/{role}"
+    client = sts(server, who)
+    if allowed:
+        client.assume_role(RoleArn=role_arn, RoleSessionName="s1")
+        return
+    with pytest.raises(ClientError) as caught:
+        client.assume_role(RoleArn=role_arn, RoleSessionName="s1")
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_role_chaining_is_limited_to_an_hour(server: Server) -> None:
+    first = sts(server, "alice").assume_role(
+        RoleArn="arn:aws:iam::111122223333:role/chainable", RoleSessionName="first")
+    chained = sts(server, aws_access_key_id=first["Credentials"]["AccessKeyId"],
+                  aws_secret_access_key=first["Credentials"]["SecretAccessKey"],
+                  aws_session_token=first["Credentials"]["SessionToken"])
+
+    with pytest.raises(ClientError) as caught:
+        chained.assume_role(RoleArn=ROLE, RoleSessionName="second", DurationSeconds=7200)
+    assert caught.value.response["Error"]["Message"] == (
+        "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by "
+        "role chaining.")
+    chained.assume_role(RoleArn=ROLE, RoleSessionName="second", DurationSeconds=3600)
+
+
 def test_session_policy_and_tags_apply(server: Server) -> None:
     narrow = json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "lambda:InvokeFunctionUrl", "Resource": "*"}]})

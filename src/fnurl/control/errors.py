@@ -28,7 +28,8 @@ class LambdaError(Exception):
         key = "Message" if self.code in _CAPITAL_MESSAGE else "message"
         if self.code in _NO_TYPE:
             return {key: self.message}
-        return {"Type": "User", key: self.message}
+        return {"Type": "Service" if self.code == "ServiceException" else "User",
+                key: self.message}
 
     def response(self, request_id: str) -> Response:
         return Response(

@@ -142,11 +142,7 @@ class Functions:
             name = named.group("name")
         if not isinstance(name, str) or not errors.FUNCTION_NAME.match(name):
             raise errors.invalid_function_name(name)
-        role = body.get("Role")
-        if not isinstance(role, str) or not ROLE.match(role):
-            raise errors.validation(role, "role", "Member must satisfy regular expression "
-                                    "pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?"
-                                    "[a-zA-Z_0-9+=,.@\\-_/]+")
+        role = _checked_role(body.get("Role"), caller.identity.account)
         handler = body.get("Handler")
         runtime = body.get("Runtime")
         if not isinstance(handler, str) or not HANDLER.match(handler):
@@ -241,6 +237,8 @@ class Functions:
             record["handler"] = handler
         if "Description" in body:
             record["description"] = str(body["Description"])
+        if "Role" in body:
+            record["role"] = _checked_role(body["Role"], function.account)
         if "Environment" in body:
             environment = (body.get("Environment") or {}).get("Variables") or {}
             _check_environment(environment)
@@ -339,6 +337,18 @@ def _check_environment(environment: Any) -> None:
             "Lambda was unable to configure your environment variables because the "
             "environment variables you have provided exceeded the 4KB limit. String "
             f"measured: {measured}")
+
+
+def _checked_role(role: Any, account: str) -> str:
+    if not isinstance(role, str) or not ROLE.match(role):
+        raise errors.validation(role, "role", "Member must satisfy regular expression "
+                                "pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?"
+                                "[a-zA-Z_0-9+=,.@\\-_/]+")
+    if role.split(":")[4] != account:
+        # Passing a role needs iam:PassRole, which reaches only the caller's own account.
+        raise errors.invalid_parameter("The role defined for the function cannot be assumed "
+                                       "by Lambda.")
+    return role
 
 
 def _integer(body: dict[str, Any], field: str, default: int, low: int, high: int) -> int:

@@ -34,6 +34,7 @@ MAX_ASYNC_PAYLOAD = 1024 * 1024      # Lambda's limit for the Event invocation t
 MAX_RESPONSE_BYTES = 6_291_556
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 LOG_TAIL_BYTES = 4096
+MAX_EVENT_AGE = 6 * 3600.0          # Lambda's default maximum age of an event
 
 
 class Invoker:
@@ -110,13 +111,23 @@ class Invoker:
         self, function: LambdaFunction, payload: bytes, request_id: str, trace: str,
         qualified: Qualified,
     ) -> None:
-        try:
-            result = await self.runtime.invoke(function, payload, request_id, trace,
-                                               qualified=qualified)
-            _, error = await _reply(result)
-        except Throttled:
-            logger.warning("%s: %s throttled; the event is dropped", request_id, function.name)
-            return
+        # Lambda queues an event and retries a throttled one for up to 6 hours: wait for a
+        # free environment, backing off, rather than drop what was accepted with a 202.
+        give_up = time.monotonic() + MAX_EVENT_AGE
+        delay = 0.05
+        while True:
+            try:
+                result = await self.runtime.invoke(function, payload, request_id, trace,
+                                                   qualified=qualified)
+                break
+            except Throttled:
+                if time.monotonic() + delay > give_up:
+                    logger.warning("%s: %s throttled for 6 hours; the event is dropped",
+                                   request_id, function.name)
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        _, error = await _reply(result)
         if error is not None:
             logger.error("%s: %s failed: %s: %s", request_id, function.name, error.error_type,
                          error.message)

@@ -7,6 +7,7 @@ Shapes, status codes and error texts follow the spec (function-urls.md section 8
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,8 @@ from fnurl.control.invoke import Invoker
 from fnurl.control.state import POLICY_LIMIT, ControlState, policy_text
 from fnurl.registry import LambdaFunction
 from fnurl.runtime import Runtime
+
+logger = logging.getLogger("fnurl.control")
 
 QUALIFIER_PATTERN = r"((?!^\d+$)^[0-9a-zA-Z-_]+$)"
 ANY_QUALIFIER = re.compile(r"^[a-zA-Z0-9$_-]{0,128}$")
@@ -103,6 +106,12 @@ class LambdaApi:
                 response = await handler(request, caller)
             except LambdaError as exc:
                 return exc.response(request_id)
+            except Exception:
+                # A full disk or a broken store: an AWS-shaped 500 and the cause in the log.
+                logger.exception("control plane: %s %s (request %s) failed inside fnurl",
+                                 request.method, request.url.path, request_id)
+                return LambdaError(500, "ServiceException", "fnurl failed to handle this "
+                                   "request; see the server log").response(request_id)
             response.headers["x-amzn-RequestId"] = request_id
             return response
 

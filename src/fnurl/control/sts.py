@@ -125,7 +125,7 @@ class Sts:
         """The execution role's session a function's environments run with, as on Lambda
         (session name: the function's name); one per function, renewed as it nears expiry."""
         role = self.roles.get(function.role or "")
-        if role is None:
+        if role is None or role.account != function.account:
             return None
         now = time.time()
         kept = self._function_sessions.get(function.name)
@@ -151,6 +151,9 @@ class Sts:
                 holder = self._holder(access_key, row.value)
                 if holder is not None:
                     self.registry.keys[access_key] = holder
+            elif row.value is not None and row.value["expires_at"] < now - 86400:
+                # Expired a day ago: nothing will ask for it again; keep the file small.
+                self.state.store.delete(SESSION, access_key)
 
     def _holder(self, access_key: str, session: dict[str, Any]) -> KeyHolder | None:
         credential = Credential(access_key, session["secret"], session["token"])
@@ -220,6 +223,11 @@ class Sts:
                                f"Could not find operation {action} for version 2011-06-15")
         except StsError as exc:
             return exc.response(request_id)
+        except Exception:
+            # A full disk or a broken store: an AWS-shaped 500 and the cause in the log.
+            auth_log.exception("sts: request %s failed inside fnurl", request_id)
+            return StsError(500, "InternalFailure", "fnurl failed to handle this request; "
+                            "see the server log", "Receiver").response(request_id)
         body = (
             f'<{action}Response xmlns="{NAMESPACE}"><{action}Result>{result}</{action}Result>'
             f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"
@@ -278,6 +286,10 @@ class Sts:
                 raise StsError(403, "AccessDenied",
                                f"User: {identity.arn} is not authorized to perform: "
                                f"sts:TagSession on resource: {role_arn}")
+        if identity.role_arn is not None and duration > 3600:
+            raise StsError(400, "ValidationError",
+                           "The requested DurationSeconds exceeds the 1 hour session limit "
+                           "for roles assumed by role chaining.")
         if duration > role.max_session_duration:
             raise StsError(400, "ValidationError",
                            "The requested DurationSeconds exceeds the MaxSessionDuration set "
@@ -312,14 +324,15 @@ class Sts:
         context["aws:CurrentTime"] = _iso(time.time())
         context["aws:EpochTime"] = str(int(time.time()))
         account = self.registry.accounts.get(identity.account)
-        return iam.evaluate(
-            iam.AuthorizationRequest(
-                principal=identity.principal,
-                action=action,
-                resource=role.arn,
-                resource_account=role.account,
-                context=context,
-            ),
+        request_to_assume = iam.AuthorizationRequest(
+            principal=identity.principal,
+            action=action,
+            resource=role.arn,
+            resource_account=role.account,
+            context=context,
+        )
+        decision = iam.evaluate(
+            request_to_assume,
             iam.PolicySet(
                 identity=identity.policies,
                 resource=role.trust_policy,
@@ -328,6 +341,17 @@ class Sts:
                 scps=account.scps if account is not None else (),
             ),
         )
+        if not decision.allowed:
+            return decision
+        # Unlike other resource policies, a trust policy is needed in the same account too:
+        # it must name the caller (or its account, which the identity policy then completes).
+        trust = iam.evaluate(request_to_assume, iam.PolicySet(resource=role.trust_policy),
+                             explain=True)
+        if not any(s.applies and s.effect == "Allow"
+                   for report in trust.details for s in report.statements):
+            return iam.Decision("ImplicitDeny", f"the trust policy of {role.arn} does not "
+                                "allow this caller", blocked_by="resource")
+        return decision
 
     def get_session_token(self, caller: Caller, parameters: dict[str, str]) -> str:
         identity = caller.identity

@@ -455,7 +455,13 @@ class ProcessRuntime:
             self._watcher.watch(function.code_dir)
         env = lambda_environment(function)
         expires_at = float("inf")
-        session = self.credentials(function) if self.credentials is not None else None
+        session = None
+        if self.credentials is not None:
+            try:
+                session = self.credentials(function)
+            except Exception:
+                # The store could not record the session (a full disk): run without keys.
+                logger.exception("no credentials for %s's execution role", function.name)
         if session is not None:
             # As Lambda does: the execution role's session, in the standard variables.
             variables, expires_at = session
