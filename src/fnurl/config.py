@@ -558,6 +558,10 @@ def _check_semantics(
         elif function.role is not None and function.role.split(":")[4] != account:
             problem((*base, "role"), "the execution role must be in the function's account "
                                      f"({account})")
+        elif function.role is not None and not _trusts_lambda(project, function.role):
+            problem((*base, "role"), "the role's trust policy does not let "
+                    "lambda.amazonaws.com assume it; AWS refuses such a role ('cannot be "
+                    "assumed by Lambda'), fnurl uses it anyway", warning=True)
         if not function.runtime.startswith("python3."):
             problem((*base, "runtime"), f"fnurl runs handlers with the host's Python; a "
                     f"{function.runtime} handler cannot run here", warning=True)
@@ -607,6 +611,26 @@ def _check_semantics(
         )
 
     return project.model_copy(update={"functions": resolved}), problems
+
+
+def _trusts_lambda(project: Project, role_arn: str) -> bool:
+    """Whether the role's trust policy has an Allow for the Lambda service (no conditions
+    are evaluated: this only catches a role that was never meant for Lambda)."""
+    for account_id, account in project.accounts.items():
+        for name, role in account.roles.items():
+            if f"arn:aws:iam::{account_id}:role{role.path}{name}" != role_arn:
+                continue
+            document = role.trust_policy or {}
+            statements = document.get("Statement", [])
+            for statement in statements if isinstance(statements, list) else [statements]:
+                if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+                    continue
+                principal = statement.get("Principal")
+                services = principal.get("Service", []) if isinstance(principal, dict) else []
+                if principal == "*" or "lambda.amazonaws.com" in (
+                        [services] if isinstance(services, str) else services):
+                    return True
+    return False
 
 
 def _role_arns(project: Project) -> set[str]:

@@ -107,3 +107,22 @@ def test_the_role_must_exist_in_the_functions_account(tmp_path: Path, role: str,
 
     assert any("functions.whoami.role: " in str(p) and message in str(p)
                for p in caught.value.problems), caught.value.problems
+
+
+def test_a_role_lambda_may_not_assume_is_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    good = config.load(_write(tmp_path, PROJECT.format(port=9)))
+    text = PROJECT.format(port=9).replace("Service: lambda.amazonaws.com",
+                                          'AWS: "arn:aws:iam::111122223333:root"')
+    bad = config.load(_write(tmp_path, text))
+
+    assert not any("functions.whoami.role" in str(w) for w in good.warnings)
+    assert any("functions.whoami.role: the role's trust policy does not let "
+               "lambda.amazonaws.com assume it" in str(w) for w in bad.warnings)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "fnurl.yaml"
+    path.write_text(text)
+    return path

@@ -186,7 +186,12 @@ class Functions:
             "tags": dict(tags), "code_sha256": sha, "code_size": size,
             "last_modified": last_modified(time.time()), "revision_id": str(uuid.uuid4()),
         }
-        self.store.put(FUNCTION, name, "", record, source="api", file_hash="")
+        try:
+            self.store.put(FUNCTION, name, "", record, source="api", file_hash="")
+        except BaseException:
+            # Not recorded (a full disk): the unpacked code would be an orphan nobody serves.
+            shutil.rmtree(target, ignore_errors=True)
+            raise
         function = self._function(name, record)
         self.registry.functions[name] = function
         return JSONResponse(configuration(function, record), status_code=201)
@@ -263,7 +268,11 @@ class Functions:
         record["code_path"] = code_path
         record["code_sha256"], record["code_size"] = code_sha256(target)
         old = function.code_dir
-        response = self._save(function, record)
+        try:
+            response = self._save(function, record)
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
         shutil.rmtree(old, ignore_errors=True)
         return response
 
