@@ -70,6 +70,10 @@ class Role(_Strict):
     max_session_duration: int = Field(default=3600, ge=3600, le=43200)
 
 
+def role_arn(account_id: str, name: str, role: Role) -> str:
+    return f"arn:aws:iam::{account_id}:role{role.path}{name}"
+
+
 class Account(_Strict):
     legacy_url_permissions: bool = False
     users: dict[str, User] = {}
@@ -518,6 +522,7 @@ def _check_semantics(
                 seen_keys[key.id] = where
 
     resolved: dict[str, Function] = {}
+    roles = roles_by_arn(project)
     seen_url_ids: dict[str, str] = {}
     for function_name, function in project.functions.items():
         base = ("functions", function_name)
@@ -553,12 +558,12 @@ def _check_semantics(
         if size > MAX_ENVIRONMENT_BYTES:
             problem((*base, "environment"), f"the variables take {size} bytes; Lambda's limit "
                     f"is {MAX_ENVIRONMENT_BYTES} bytes, measured as their JSON")
-        if function.role is not None and function.role not in _role_arns(project):
+        if function.role is not None and function.role not in roles:
             problem((*base, "role"), f"role {function.role} is not a role under accounts")
         elif function.role is not None and function.role.split(":")[4] != account:
             problem((*base, "role"), "the execution role must be in the function's account "
                                      f"({account})")
-        elif function.role is not None and not _trusts_lambda(project, function.role):
+        elif function.role is not None and not _trusts_lambda(roles[function.role][2]):
             problem((*base, "role"), "the role's trust policy does not let "
                     "lambda.amazonaws.com assume it; AWS refuses such a role ('cannot be "
                     "assumed by Lambda'), fnurl uses it anyway", warning=True)
@@ -613,28 +618,24 @@ def _check_semantics(
     return project.model_copy(update={"functions": resolved}), problems
 
 
-def _trusts_lambda(project: Project, role_arn: str) -> bool:
+def _trusts_lambda(role: Role) -> bool:
     """Whether the role's trust policy has an Allow for the Lambda service (no conditions
     are evaluated: this only catches a role that was never meant for Lambda)."""
-    for account_id, account in project.accounts.items():
-        for name, role in account.roles.items():
-            if f"arn:aws:iam::{account_id}:role{role.path}{name}" != role_arn:
-                continue
-            document = role.trust_policy or {}
-            statements = document.get("Statement", [])
-            for statement in statements if isinstance(statements, list) else [statements]:
-                if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-                    continue
-                principal = statement.get("Principal")
-                services = principal.get("Service", []) if isinstance(principal, dict) else []
-                if principal == "*" or "lambda.amazonaws.com" in (
-                        [services] if isinstance(services, str) else services):
-                    return True
+    statements = (role.trust_policy or {}).get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal")
+        services = principal.get("Service", []) if isinstance(principal, dict) else []
+        if principal == "*" or "lambda.amazonaws.com" in (
+                [services] if isinstance(services, str) else services):
+            return True
     return False
 
 
-def _role_arns(project: Project) -> set[str]:
-    return {f"arn:aws:iam::{account_id}:role{role.path}{name}"
+def roles_by_arn(project: Project) -> dict[str, tuple[str, str, Role]]:
+    """Every role of the project by its ARN, with its account and name."""
+    return {role_arn(account_id, name, role): (account_id, name, role)
             for account_id, account in project.accounts.items()
             for name, role in account.roles.items()}
 

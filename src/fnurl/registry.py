@@ -23,6 +23,7 @@ from fnurl.config import (
     LoadedProject,
     Organization,
     OrganizationalUnit,
+    role_arn,
 )
 from fnurl.sigv4 import Credential
 
@@ -249,7 +250,7 @@ def build(loaded: LoadedProject, *, demo: bool = False) -> Registry:
                 policies=_identity_policies(role.policies, f"role {role_name}"),
                 boundary=_boundary(role.permissions_boundary, f"role {role_name}"),
                 tags=dict(role.tags),
-                role_arn=f"arn:aws:iam::{account_id}:role{role.path}{role_name}",
+                role_arn=role_arn(account_id, role_name, role),
             )
             principals[session_arn] = identity
             for key in role.access_keys:

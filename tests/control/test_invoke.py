@@ -66,12 +66,17 @@ def client(server: Server, key: str, secret: str) -> Any:
 @pytest.fixture(scope="module")
 def admin(server: Server) -> Any:
     lam = client(server, "AKIAADMINEXAMPLE0001", "admin-secret")
+    create(lam, "invoked", HANDLER)
+    return lam
+
+
+def create(lam: Any, name: str, source: str | bytes) -> None:
+    """A function made through the API, its app.py holding `source`."""
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
-        zipped.writestr("app.py", HANDLER)
-    lam.create_function(FunctionName="invoked", Runtime="python3.12", Role=ROLE,
+        zipped.writestr("app.py", source)
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE,
                         Handler="app.handler", Code={"ZipFile": archive.getvalue()})
-    return lam
 
 
 def error_of(call: Any, **kwargs: Any) -> tuple[str, str]:
@@ -224,27 +229,24 @@ def test_a_timeout_is_lambdas_error_document(admin: Any) -> None:
         reply = admin.invoke(FunctionName="invoked", Payload=b'{"sleep": 3}')
     finally:
         admin.update_function_configuration(FunctionName="invoked", Timeout=3)
-    request_id = reply["ResponseMetadata"]["RequestId"]
+    request_id, document = unhandled(reply)
 
-    assert reply["FunctionError"] == "Unhandled"
-    document = json.loads(reply["Payload"].read())
     assert document["errorType"] == "Sandbox.Timedout"
     assert document["errorMessage"] == (
         f"RequestId: {request_id} Error: Task timed out after 1.00 seconds")
 
 
-def test_a_runtime_that_exits_during_init_says_how(admin: Any) -> None:
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zipped:
-        zipped.writestr("app.py", "import sys\nsys.exit(4)\n")
-    admin.create_function(FunctionName="exits", Runtime="python3.12", Role=ROLE,
-                          Handler="app.handler", Code={"ZipFile": archive.getvalue()})
-
-    reply = admin.invoke(FunctionName="exits", Payload=b"{}")
-    request_id = reply["ResponseMetadata"]["RequestId"]
-
+def unhandled(reply: Any) -> tuple[str, Any]:
+    """The request id and error document of an Invoke the function failed."""
     assert reply["FunctionError"] == "Unhandled"
-    document = json.loads(reply["Payload"].read())
+    return reply["ResponseMetadata"]["RequestId"], json.loads(reply["Payload"].read())
+
+
+def test_a_runtime_that_exits_during_init_says_how(admin: Any) -> None:
+    create(admin, "exits", "import sys\nsys.exit(4)\n")
+
+    request_id, document = unhandled(admin.invoke(FunctionName="exits", Payload=b"{}"))
+
     assert document["errorType"] == "Runtime.ExitError"
     assert document["errorMessage"] == (
         f"RequestId: {request_id} Error: Runtime exited with error: exit status 4")

@@ -178,15 +178,19 @@ class LambdaApi:
         latest = configuration(function, self.state.functions.record(function.name))
         if qualifier is None:
             return latest
-        version = qualifier
-        alias = None if qualifier.isdigit() else self.state.alias(function, qualifier)
-        if alias is not None:
-            version = alias["version"]
+        version = self._version_of(function, qualifier)
         published = next((v for v in self.state.versions(function) if v["version"] == version),
                          None)
         shown = {**latest, **published["configuration"]} if published is not None else latest
         # Asked through an alias, Lambda names the alias in FunctionArn.
         return {**shown, "FunctionArn": f"{arn}:{qualifier}"}
+
+    def _version_of(self, function: LambdaFunction, qualifier: str | None) -> str:
+        """The version a qualifier runs: itself, the one its alias points at, or $LATEST."""
+        if qualifier is None:
+            return "$LATEST"
+        alias = None if qualifier.isdigit() else self.state.alias(function, qualifier)
+        return str(alias["version"]) if alias is not None else qualifier
 
     async def invoke(self, request: Request, caller: Caller) -> Response:
         function, qualifier, arn = self._qualified(request, caller)
@@ -196,12 +200,7 @@ class LambdaApi:
         authorize(request, self.registry, caller, "lambda:InvokeFunction", target, resource)
         if self.invoker is None:
             raise LambdaError(500, "ServiceException", "fnurl serves no runtime here")
-        version = qualifier or "$LATEST"
-        alias = None if qualifier is None or qualifier.isdigit() else (
-            self.state.alias(function, qualifier))
-        if alias is not None:
-            version = alias["version"]
-        return await self.invoker.invoke(request, target, version,
+        return await self.invoker.invoke(request, target, self._version_of(function, qualifier),
                                          resource if qualifier else None)
 
     async def function_code(self, request: Request, caller: Caller) -> Response:

@@ -193,15 +193,12 @@ class ControlState:
         for _, alias, row in self.store.items(URL, name):
             if not alias or row.value is None:
                 continue
-            alias_row = self.store.get(ALIAS, name, alias)
-            # A URL whose alias was deleted stays, and answers 403: no policy can match it.
-            policy, document = (None, None)
-            if alias_row is not None and alias_row.value is not None:
-                policy, document = _policy(self._value(POLICY, name, alias), f"{name}:{alias}")
-            self.registry.urls[row.value["url_id"]] = replace(
-                function, qualifier=alias, url=_function_url(row.value),
-                resource_policy=policy, policy_document=document,
-            )
+            served = self.qualified(function, alias)
+            if self.alias(function, alias) is None:
+                # A URL whose alias was deleted stays, and answers 403: no policy matches it.
+                served = replace(served, resource_policy=None, policy_document=None)
+            self.registry.urls[row.value["url_id"]] = replace(served,
+                                                              url=_function_url(row.value))
 
     def _value(self, kind: str, name: str, qualifier: str) -> dict[str, Any] | None:
         row = self.store.get(kind, name, qualifier)

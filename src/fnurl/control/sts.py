@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from fnurl import iam
-from fnurl.config import LoadedProject
+from fnurl.config import LoadedProject, roles_by_arn
 from fnurl.control.auth import Caller, authenticate
 from fnurl.control.errors import LambdaError
 from fnurl.control.state import ControlState
@@ -74,29 +74,27 @@ class Role:
 
 def roles_of(loaded: LoadedProject) -> dict[str, Role]:
     roles: dict[str, Role] = {}
-    for account_id, account in loaded.project.accounts.items():
-        for name, role in account.roles.items():
-            arn = f"arn:aws:iam::{account_id}:role{role.path}{name}"
-            owner = f"role {name}"
-            roles[arn] = Role(
-                arn=arn,
-                account=account_id,
-                name=name,
-                role_id=unique_id("AROA", account_id, "role", name),
-                trust_policy=iam.parse_policy(role.trust_policy, iam.PolicyKind.TRUST,
-                                              name=f"trust policy of {owner}")
-                if role.trust_policy is not None else None,
-                policies=tuple(
-                    iam.parse_policy(doc, iam.PolicyKind.IDENTITY,
-                                     name=f"identity policy {index} of {owner}")
-                    for index, doc in enumerate(role.policies)
-                ),
-                boundary=iam.parse_policy(role.permissions_boundary, iam.PolicyKind.BOUNDARY,
-                                          name=f"permissions boundary of {owner}")
-                if role.permissions_boundary is not None else None,
-                tags=dict(role.tags),
-                max_session_duration=role.max_session_duration,
-            )
+    for arn, (account_id, name, role) in roles_by_arn(loaded.project).items():
+        owner = f"role {name}"
+        roles[arn] = Role(
+            arn=arn,
+            account=account_id,
+            name=name,
+            role_id=unique_id("AROA", account_id, "role", name),
+            trust_policy=iam.parse_policy(role.trust_policy, iam.PolicyKind.TRUST,
+                                          name=f"trust policy of {owner}")
+            if role.trust_policy is not None else None,
+            policies=tuple(
+                iam.parse_policy(doc, iam.PolicyKind.IDENTITY,
+                                 name=f"identity policy {index} of {owner}")
+                for index, doc in enumerate(role.policies)
+            ),
+            boundary=iam.parse_policy(role.permissions_boundary, iam.PolicyKind.BOUNDARY,
+                                      name=f"permissions boundary of {owner}")
+            if role.permissions_boundary is not None else None,
+            tags=dict(role.tags),
+            max_session_duration=role.max_session_duration,
+        )
     return roles
 
 

@@ -411,7 +411,9 @@ def main() -> None:
             continue
         context = LambdaContext(request["request_id"], request["deadline_ms"], function)
         context.qualify(request)
-        os.environ["AWS_LAMBDA_FUNCTION_VERSION"] = context.function_version
+        if context.function_version != os.environ["AWS_LAMBDA_FUNCTION_VERSION"]:
+            # Only a call through a version changes it: no putenv on every invocation.
+            os.environ["AWS_LAMBDA_FUNCTION_VERSION"] = context.function_version
         # As Lambda's runtime does: the X-Ray SDK reads the invocation's trace from here.
         os.environ["_X_AMZN_TRACE_ID"] = request.get("trace_id", "")
         worker.invoke(handler, json.loads(event_bytes), context)
